@@ -1,0 +1,12 @@
+"""Array-API operations: each runs on whatever arrays the caller passes.
+
+>>> import numpy as np
+>>> from lucid.ops import conv_transpose2d
+>>> conv_transpose2d(np.zeros((1, 3, 5, 5)), np.zeros((3, 8, 3, 3)), stride=2).shape
+(1, 8, 11, 11)
+"""
+
+from ._params import conv_transpose_output_size
+from .conv_transpose import conv_transpose2d
+
+__all__ = ["conv_transpose2d", "conv_transpose_output_size"]

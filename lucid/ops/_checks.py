@@ -1,0 +1,61 @@
+"""Checks on the arrays an op is handed: one namespace, one floating dtype."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+
+__all__ = ["common_namespace", "describe", "require_float_dtype"]
+
+
+def describe(array: Any) -> str:
+    """A short human name for an array's kind, e.g. ``'numpy.ndarray'``."""
+    cls = type(array)
+    module = cls.__module__.split(".")[0]
+    return f"{module}.{cls.__name__}"
+
+
+def common_namespace(**arrays: Any) -> Any:
+    """The one Array API namespace shared by every non-None array in ``arrays``.
+
+    Raises ``TypeError`` naming both arrays when they come from different libraries.
+    """
+    present = {name: a for name, a in arrays.items() if a is not None}
+    first_name, first = next(iter(present.items()))
+    try:
+        xp = array_api_compat.array_namespace(first)
+    except TypeError:
+        msg = f"{first_name} must be an array of an Array API library, got {describe(first)}"
+        raise TypeError(msg) from None
+    for name, array in present.items():
+        try:
+            other = array_api_compat.array_namespace(array)
+        except TypeError:
+            msg = f"{name} must be an array of an Array API library, got {describe(array)}"
+            raise TypeError(msg) from None
+        if other is not xp:
+            msg = (
+                f"{first_name} and {name} come from different array libraries: "
+                f"{first_name} is a {describe(first)}, {name} is a {describe(array)}; "
+                f"convert one so that both share a namespace"
+            )
+            raise TypeError(msg)
+    return xp
+
+
+def require_float_dtype(xp: Any, **arrays: Any) -> Any:
+    """The common real floating dtype of ``arrays``; ``TypeError`` otherwise."""
+    present = {name: a for name, a in arrays.items() if a is not None}
+    first_name, first = next(iter(present.items()))
+    for name, array in present.items():
+        if not xp.isdtype(array.dtype, "real floating"):
+            msg = f"{name} must have a real floating dtype (float32 or float64), got {array.dtype}"
+            raise TypeError(msg)
+        if array.dtype != first.dtype:
+            msg = (
+                f"{first_name} and {name} must have the same dtype, "
+                f"got {first_name}.dtype={first.dtype} and {name}.dtype={array.dtype}"
+            )
+            raise TypeError(msg)
+    return first.dtype

@@ -1,0 +1,265 @@
+"""Transposed convolution, written once against the Python Array API standard.
+
+The algorithm is dimension-generic (1-d, 2-d, 3-d share it):
+
+1. **GEMM.** For each kernel tap ``t`` the contribution of every input pixel is
+   ``W[:, :, t].T @ x``, a matrix product over input channels.  Taps are batched into
+   a few large products over the whole batch (``(G, T*C_out/G, C_in/G) @ (G, C_in/G, N*P)``)
+   rather than one product per sample.
+2. **col2im as phase-strided slice adds.**  Input pixel ``h`` and tap ``k`` land on
+   output row ``h*stride + k*dilation``.  Writing that row as ``m*stride + r`` with
+   phase ``r = (k*dilation) % stride`` and ``m = h + (k*dilation) // stride``, every tap
+   is a *dense* block ``acc[..., m0:m0+H, r, ...]`` of an accumulator laid out as
+   ``(..., M, stride)``.  One tap never hits the same element twice, so plain slice
+   additions are exact (no scatter-add with repeated indices, which the standard
+   lacks), and reshaping ``(M, stride) -> M*stride`` interleaves the phases for free.
+3. **Crop** ``padding`` from both ends and add the bias.
+
+The column buffer is produced a chunk of taps at a time, so peak extra memory stays
+near the size of the output instead of ``prod(kernel_size)`` times the input.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import array_api_compat
+import array_api_extra as xpx
+
+from ._checks import common_namespace, require_float_dtype
+from ._params import (
+    ConvTransposeParams,
+    output_padding_for_size,
+    spatial_output_size,
+    validate_conv_transpose_params,
+)
+
+__all__ = ["conv_transpose2d", "conv_transpose_nd"]
+
+# Below this many column-buffer elements, all taps go into one GEMM: on small inputs
+# the per-call overhead of extra products costs more than the memory they save.
+_MIN_COLUMN_CHUNK = 1 << 20
+
+
+def conv_transpose2d(
+    input: Any,
+    weight: Any,
+    bias: Any | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    output_padding: int | tuple[int, int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int, int] = 1,
+    *,
+    output_size: Sequence[int] | None = None,
+) -> Any:
+    """2-D transposed convolution ("deconvolution") of any Array API array.
+
+    The semantics are those of ``torch.nn.functional.conv_transpose2d``, including
+    ``output_size`` as accepted by ``torch.nn.ConvTranspose2d.forward``.
+
+    Parameters
+    ----------
+    input : array
+        ``(N, C_in, H, W)``, or ``(C_in, H, W)`` for one unbatched sample.
+    weight : array
+        ``(C_in, C_out // groups, KH, KW)``, from the same namespace and of the same dtype.
+    bias : array, optional
+        ``(C_out,)``.
+    stride, padding, output_padding, dilation : int or tuple of two ints
+        ``padding`` removes ``padding`` rows/columns from each side of the full result
+        (strings such as ``'same'`` are not supported); ``output_padding`` adds rows
+        at the high end and must be smaller than ``stride`` or ``dilation``.
+    groups : int
+        Blocked connections from input to output channels.
+    output_size : sequence of int, optional
+        The wanted spatial size ``(H_out, W_out)`` (or the full shape). It overrides
+        ``output_padding`` and must lie within ``[min, min + stride - 1]`` per dimension.
+
+    Returns
+    -------
+    array
+        ``(N, C_out, H_out, W_out)`` (or unbatched) in the input's namespace, device
+        and dtype, where ``H_out = (H - 1)*stride - 2*padding + dilation*(KH - 1)
+        + output_padding + 1``.
+
+    Raises
+    ------
+    TypeError
+        Arrays from different libraries, mixed or non-floating dtypes.
+    ValueError
+        Shapes or hyper-parameters that do not fit; the message says what is allowed.
+
+    Examples
+    --------
+    >>> import array_api_strict as xp
+    >>> from lucid.ops import conv_transpose2d
+    >>> x = xp.ones((1, 2, 3, 3))
+    >>> w = xp.ones((2, 4, 2, 2))
+    >>> y = conv_transpose2d(x, w, stride=2)
+    >>> y.shape
+    (1, 4, 6, 6)
+    >>> float(y[0, 0, 0, 0])
+    2.0
+    """
+    return conv_transpose_nd(
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size=output_size,
+        ndim=2,
+    )
+
+
+def conv_transpose_nd(
+    input: Any,
+    weight: Any,
+    bias: Any | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+    *,
+    output_size: Sequence[int] | None = None,
+    ndim: int,
+) -> Any:
+    """Transposed convolution over ``ndim`` spatial dimensions; see :func:`conv_transpose2d`."""
+    xp = common_namespace(input=input, weight=weight, bias=bias)
+    require_float_dtype(xp, input=input, weight=weight, bias=bias)
+    batched = _check_input_rank(input, ndim)
+    if weight.ndim != ndim + 2:
+        msg = (
+            f"weight must be {ndim + 2}-D (C_in, C_out // groups, "
+            f"{', '.join('K' + str(i) for i in range(ndim))}), got shape {tuple(weight.shape)}"
+        )
+        raise ValueError(msg)
+    params = validate_conv_transpose_params(
+        ndim, tuple(weight.shape[2:]), stride, padding, output_padding, groups, dilation
+    )
+    channels = input.shape[1 if batched else 0]
+    _check_channels(channels, tuple(weight.shape), bias, params.groups)
+    spatial = tuple(input.shape[-ndim:])
+    if any(n <= 0 for n in spatial):
+        msg = f"input must have non-empty spatial dimensions, got shape {tuple(input.shape)}"
+        raise ValueError(msg)
+    if output_size is not None:
+        extra = output_padding_for_size(output_size, spatial, params, batched)
+        params = ConvTransposeParams(
+            params.kernel_size, params.stride, params.padding, extra, params.dilation, params.groups
+        )
+    out_spatial = spatial_output_size(spatial, params)
+    if any(n <= 0 for n in out_spatial):
+        msg = (
+            f"the output would have spatial size {out_spatial}, which is not positive; "
+            f"input spatial size {spatial} is too small for kernel_size={params.kernel_size}, "
+            f"stride={params.stride}, padding={params.padding}, dilation={params.dilation}"
+        )
+        raise ValueError(msg)
+
+    x = input if batched else input[None, ...]
+    y = _conv_transpose(xp, x, weight, params, out_spatial)
+    if bias is not None:
+        y = y + xp.reshape(bias, (1, -1) + (1,) * ndim)
+    return y if batched else y[0, ...]
+
+
+def _check_input_rank(input: Any, ndim: int) -> bool:
+    if input.ndim not in (ndim + 1, ndim + 2):
+        msg = (
+            f"input must be {ndim + 2}-D (N, C_in, *spatial) or {ndim + 1}-D "
+            f"(C_in, *spatial) for a {ndim}-d transposed convolution, "
+            f"got {input.ndim}-D input of shape {tuple(input.shape)}"
+        )
+        raise ValueError(msg)
+    return bool(input.ndim == ndim + 2)
+
+
+def _check_channels(
+    channels: int, weight_shape: tuple[int, ...], bias: Any | None, groups: int
+) -> None:
+    if channels != weight_shape[0]:
+        msg = (
+            f"input has {channels} channels but weight of shape {weight_shape} expects "
+            f"weight.shape[0] = {weight_shape[0]} input channels"
+        )
+        raise ValueError(msg)
+    if channels % groups:
+        msg = f"input channels ({channels}) must be divisible by groups ({groups})"
+        raise ValueError(msg)
+    out_channels = weight_shape[1] * groups
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        msg = (
+            f"bias must have shape ({out_channels},) (out_channels = weight.shape[1] * groups), "
+            f"got {tuple(bias.shape)}"
+        )
+        raise ValueError(msg)
+
+
+def _conv_transpose(
+    xp: Any, x: Any, weight: Any, p: ConvTransposeParams, out_spatial: tuple[int, ...]
+) -> Any:
+    """The algorithm on validated, batched input; returns ``(N, C_out, *out_spatial)``."""
+    n, c_in = x.shape[0], x.shape[1]
+    spatial = tuple(x.shape[2:])
+    g = p.groups
+    c_in_g, c_out_g = c_in // g, weight.shape[1]
+    pixels = math.prod(spatial)
+    taps = math.prod(p.kernel_size)
+
+    # Phase grid: M rows of `stride` phases per dimension, long enough for the full
+    # (uncropped) result and for any rows that output_padding adds past it.
+    grid = tuple(
+        -(-max((size - 1) * s + d * (k - 1) + 1, pad + out) // s)
+        for size, k, s, pad, out, d in zip(
+            spatial, p.kernel_size, p.stride, p.padding, out_spatial, p.dilation
+        )
+    )
+    interleaved = tuple(v for m, s in zip(grid, p.stride) for v in (m, s))
+    device = array_api_compat.device(x)
+    acc = xp.zeros((n, g, c_out_g, *interleaved), dtype=x.dtype, device=device)
+
+    # (G, C_in/G, N*P): channels contract, the whole batch is one GEMM operand.
+    columns_in = xp.reshape(
+        xp.permute_dims(xp.reshape(x, (n, g, c_in_g, pixels)), (1, 2, 0, 3)),
+        (g, c_in_g, n * pixels),
+    )
+    # (G, taps, C_out/G, C_in/G): a contiguous run of taps is one GEMM's left operand.
+    kernels = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g, taps)), (0, 3, 2, 1))
+
+    per_tap = max(1, g * c_out_g * n * pixels)
+    chunk = max(1, max(math.prod(acc.shape), _MIN_COLUMN_CHUNK) // per_tap)
+    to_output_layout = (2, 0, 1, *range(3, 3 + p.ndim))
+    offsets = _tap_offsets(p)
+    for start in range(0, taps, chunk):
+        stop = min(start + chunk, taps)
+        lhs = xp.reshape(kernels[:, start:stop, ...], (g, (stop - start) * c_out_g, c_in_g))
+        cols = xp.reshape(xp.matmul(lhs, columns_in), (g, stop - start, c_out_g, n, *spatial))
+        for j in range(stop - start):
+            tap = xp.permute_dims(cols[:, j, ...], to_output_layout)
+            index: tuple[Any, ...] = (slice(None),) * 3
+            for (first, phase), size in zip(offsets[start + j], spatial):
+                index += (slice(first, first + size), phase)
+            acc = xpx.at(acc)[index].add(tap)
+
+    full = tuple(m * s for m, s in zip(grid, p.stride))
+    y = xp.reshape(acc, (n, g * c_out_g, *full))
+    crop = tuple(slice(pad, pad + out) for pad, out in zip(p.padding, out_spatial))
+    return y[(slice(None), slice(None), *crop)]
+
+
+def _tap_offsets(p: ConvTransposeParams) -> list[tuple[tuple[int, int], ...]]:
+    """For each tap in row-major kernel order: per dimension ``(first grid row, phase)``."""
+    per_dim = [
+        [divmod(k * d, s) for k in range(size)]
+        for size, s, d in zip(p.kernel_size, p.stride, p.dilation)
+    ]
+    return list(itertools.product(*per_dim))
