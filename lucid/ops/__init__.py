@@ -7,6 +7,11 @@
 """
 
 from ._params import conv_transpose_output_size
-from .conv_transpose import conv_transpose2d
+from .conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
 
-__all__ = ["conv_transpose2d", "conv_transpose_output_size"]
+__all__ = [
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "conv_transpose_output_size",
+]

@@ -60,8 +60,7 @@ def as_tuple(value: object, ndim: int, name: str) -> tuple[int, ...]:
         return (_as_int(value, name),) * ndim
     except TypeError:
         msg = (
-            f"{name} must be an int or a tuple of {ndim} ints, "
-            f"got {type(value).__name__} {value!r}"
+            f"{name} must be an int or a tuple of {ndim} ints, got {type(value).__name__} {value!r}"
         )
         raise TypeError(msg) from None
 

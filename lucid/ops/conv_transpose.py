@@ -37,7 +37,7 @@ from ._params import (
     validate_conv_transpose_params,
 )
 
-__all__ = ["conv_transpose2d", "conv_transpose_nd"]
+__all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_transpose_nd"]
 
 # Below this many column-buffer elements, all taps go into one GEMM: on small inputs
 # the per-call overhead of extra products costs more than the memory they save.
@@ -116,6 +116,82 @@ def conv_transpose2d(
         dilation,
         output_size=output_size,
         ndim=2,
+    )
+
+
+def conv_transpose1d(
+    input: Any,
+    weight: Any,
+    bias: Any | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] = 0,
+    output_padding: int | tuple[int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int] = 1,
+    *,
+    output_size: Sequence[int] | None = None,
+) -> Any:
+    """1-D transposed convolution: input ``(N, C_in, L)`` or ``(C_in, L)``.
+
+    Semantics of ``torch.nn.functional.conv_transpose1d``; the parameters are those of
+    :func:`conv_transpose2d` with one spatial dimension.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lucid.ops import conv_transpose1d
+    >>> conv_transpose1d(np.ones((2, 3, 10)), np.ones((3, 5, 4)), stride=2, padding=1).shape
+    (2, 5, 20)
+    """
+    return conv_transpose_nd(
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size=output_size,
+        ndim=1,
+    )
+
+
+def conv_transpose3d(
+    input: Any,
+    weight: Any,
+    bias: Any | None = None,
+    stride: int | tuple[int, int, int] = 1,
+    padding: int | tuple[int, int, int] = 0,
+    output_padding: int | tuple[int, int, int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int, int, int] = 1,
+    *,
+    output_size: Sequence[int] | None = None,
+) -> Any:
+    """3-D transposed convolution: input ``(N, C_in, D, H, W)`` or ``(C_in, D, H, W)``.
+
+    Semantics of ``torch.nn.functional.conv_transpose3d``; the parameters are those of
+    :func:`conv_transpose2d` with three spatial dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lucid.ops import conv_transpose3d
+    >>> conv_transpose3d(np.ones((1, 2, 3, 4, 5)), np.ones((2, 6, 2, 2, 2)), stride=2).shape
+    (1, 6, 6, 8, 10)
+    """
+    return conv_transpose_nd(
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size=output_size,
+        ndim=3,
     )
 
 
