@@ -7,6 +7,7 @@ request only, so importing this module imports no framework.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ def available_backends() -> tuple[str, ...]:
     return tuple(n for n in BACKEND_NAMES if importlib.util.find_spec(_MODULES[n]) is not None)
 
 
+@functools.cache
 def load_backend(name: str) -> Backend:
     """Import backend ``name`` and describe it; JAX gets float64 enabled."""
     if name == "numpy":
