@@ -1,0 +1,51 @@
+"""The cross-backend matrix. ``nox`` runs every test session and lint; ``nox -s bench`` benchmarks.
+
+Each test session installs lucid, one backend and the test dependencies, then runs
+``tests/``, ``conformance/`` and the doctests on that backend alone.  torch is the
+conformance reference, so every test session installs it, always as ``torch==2.13.0``:
+that CPU build is on local disk here, while an unpinned torch pulls a multi-GB CUDA build.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.default_venv_backend = "venv"
+
+TORCH = "torch==2.13.0"
+# The extras each backend's session installs: numpy is a core dependency, and
+# array-api-strict and torch (the reference) come with `test`.
+BACKEND_EXTRAS = {"numpy": "test", "array_api_strict": "test", "torch": "test", "jax": "test,jax"}
+
+
+def install_lucid(session: nox.Session, extras: str) -> None:
+    # torch first and pinned, so that the `torch>=...` of the extras is already met.
+    session.install(TORCH)
+    session.install(f".[{extras}]")
+
+
+@nox.session
+@nox.parametrize("backend", list(BACKEND_EXTRAS))
+def tests(session: nox.Session, backend: str) -> None:
+    """tests/, conformance/ and doctests on one backend: ``nox -s "tests(backend='jax')"``."""
+    install_lucid(session, BACKEND_EXTRAS[backend])
+    session.run(
+        "pytest", f"--backend={backend}", "-n=2", "-p", "no:cacheprovider", *session.posargs
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format) over everything, mypy over the package."""
+    session.install("ruff", "mypy", "numpy", "array-api-compat", "array-api-extra")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "lucid")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark suite: lucid against the native ops, side by side."""
+    install_lucid(session, "jax,bench")
+    session.run("python", "-m", "lucid", "bench", *session.posargs)
