@@ -12,10 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ConvParams",
     "ConvTransposeParams",
     "as_tuple",
+    "conv_output_size",
     "conv_transpose_output_size",
     "output_padding_for_size",
+    "validate_conv_params",
     "validate_conv_transpose_params",
 ]
 
@@ -220,4 +223,79 @@ def spatial_output_size(input_size: tuple[int, ...], p: ConvTransposeParams) -> 
         for n, k, s, pad, op, d in zip(
             input_size, p.kernel_size, p.stride, p.padding, p.output_padding, p.dilation
         )
+    )
+
+
+@dataclass(frozen=True)
+class ConvParams:
+    """Validated hyper-parameters of an N-d (forward) convolution.
+
+    ``padding`` holds ``(low, high)`` per dimension: ``'same'`` can pad unevenly.
+    """
+
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[tuple[int, int], ...]
+    dilation: tuple[int, ...]
+    groups: int
+
+    @property
+    def ndim(self) -> int:
+        return len(self.kernel_size)
+
+
+_PADDING_MODES = ("same", "valid")
+
+
+def validate_conv_params(
+    ndim: int,
+    kernel_size: object,
+    stride: object = 1,
+    padding: object = 0,
+    dilation: object = 1,
+    groups: object = 1,
+) -> ConvParams:
+    """Check and normalise a forward convolution's hyper-parameters (torch's rules).
+
+    ``padding`` is an int, a tuple of ``ndim`` ints, ``'valid'`` (no padding) or
+    ``'same'`` (output size equals input size; needs stride 1, as in torch).
+
+    >>> validate_conv_params(1, 4, padding="same").padding
+    ((1, 2),)
+    """
+    kernel = as_tuple(kernel_size, ndim, "kernel_size")
+    _require_all(kernel, "kernel_size", minimum=1)
+    strides = as_tuple(stride, ndim, "stride")
+    _require_all(strides, "stride", minimum=1)
+    dilations = as_tuple(dilation, ndim, "dilation")
+    _require_all(dilations, "dilation", minimum=1)
+    if isinstance(padding, str):
+        if padding not in _PADDING_MODES:
+            msg = (
+                f"padding={padding!r} is not supported; use 'same', 'valid', an int "
+                f"or a tuple of {ndim} ints"
+            )
+            raise ValueError(msg)
+        if padding == "same" and any(s != 1 for s in strides):
+            msg = f"padding='same' is not supported for strided convolutions (stride={strides})"
+            raise ValueError(msg)
+        totals = (
+            tuple(d * (k - 1) for k, d in zip(kernel, dilations))
+            if padding == "same"
+            else (0,) * ndim
+        )
+        # torch puts the odd extra element of 'same' padding on the high side.
+        pads = tuple((t // 2, t - t // 2) for t in totals)
+    else:
+        symmetric = as_tuple(padding, ndim, "padding")
+        _require_all(symmetric, "padding", minimum=0)
+        pads = tuple((p, p) for p in symmetric)
+    return ConvParams(kernel, strides, pads, dilations, validate_groups(groups))
+
+
+def conv_output_size(input_size: tuple[int, ...], p: ConvParams) -> tuple[int, ...]:
+    """The output size formula of ``torch.nn.Conv{1,2,3}d``, unchecked."""
+    return tuple(
+        (n + lo + hi - d * (k - 1) - 1) // s + 1
+        for n, (lo, hi), k, s, d in zip(input_size, p.padding, p.kernel_size, p.stride, p.dilation)
     )

@@ -1,0 +1,232 @@
+"""Forward convolution, written once against the Python Array API standard.
+
+The adjoint of the transposed convolution in :mod:`lucid.ops.conv_transpose`, and as
+dimension-generic:
+
+1. **Pad** the input with zeros (``padding``, or the uneven split ``'same'`` needs).
+2. **im2col as strided slices.**  Tap ``k`` reads input rows ``k*dilation + o*stride``
+   for output rows ``o``: one strided slice per tap, no gather.
+3. **GEMM.** The slices of a chunk of taps are stacked and contracted with the weights
+   in one grouped product over the whole batch,
+   ``(G, C_out/G, T*C_in/G) @ (G, T*C_in/G, N*P)``, and the chunks are summed.
+
+Taps are processed a chunk at a time, so the column buffer stays near the size of the
+input and output instead of ``prod(kernel_size)`` times the input.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import array_api_extra as xpx
+
+from ._checks import common_namespace, require_float_dtype
+from ._params import ConvParams, conv_output_size, validate_conv_params
+from .conv_transpose import _check_input_rank
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_nd"]
+
+# Below this many column elements all taps share one GEMM: on small inputs the
+# per-call overhead of extra products costs more than the memory they save.
+_MIN_COLUMN_CHUNK = 1 << 20
+
+Padding = int | Sequence[int] | str
+
+
+def conv1d(
+    input: Any,
+    weight: Any,
+    bias: Any | None = None,
+    stride: int | tuple[int] = 1,
+    padding: Padding = 0,
+    dilation: int | tuple[int] = 1,
+    groups: int = 1,
+) -> Any:
+    """1-D convolution (cross-correlation): input ``(N, C_in, L)`` or ``(C_in, L)``.
+
+    Semantics of ``torch.nn.functional.conv1d``; see :func:`conv2d` for the parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lucid.ops import conv1d
+    >>> conv1d(np.ones((2, 3, 10)), np.ones((5, 3, 4)), stride=2, padding=1).shape
+    (2, 5, 5)
+    """
+    return conv_nd(input, weight, bias, stride, padding, dilation, groups, ndim=1)
+
+
+def conv2d(
+    input: Any,
+    weight: Any,
+    bias: Any | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: Padding = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> Any:
+    """2-D convolution (cross-correlation) of any Array API array.
+
+    The semantics are those of ``torch.nn.functional.conv2d``.
+
+    Parameters
+    ----------
+    input : array
+        ``(N, C_in, H, W)``, or ``(C_in, H, W)`` for one unbatched sample.
+    weight : array
+        ``(C_out, C_in // groups, KH, KW)``, same namespace and dtype as ``input``.
+    bias : array, optional
+        ``(C_out,)``.
+    stride, dilation : int or tuple of two ints
+    padding : int, tuple of two ints, ``'valid'`` or ``'same'``
+        Zeros added on both sides; ``'same'`` keeps the spatial size (stride 1 only)
+        and puts an odd extra zero on the high side, as torch does.
+    groups : int
+        Blocked connections from input to output channels.
+
+    Returns
+    -------
+    array
+        ``(N, C_out, H_out, W_out)`` (or unbatched) in the input's namespace, device and
+        dtype, with ``H_out = (H + 2*padding - dilation*(KH - 1) - 1) // stride + 1``.
+
+    Examples
+    --------
+    >>> import array_api_strict as xp
+    >>> from lucid.ops import conv2d
+    >>> y = conv2d(xp.ones((1, 2, 5, 5)), xp.ones((4, 2, 3, 3)), padding="same")
+    >>> y.shape
+    (1, 4, 5, 5)
+    >>> float(y[0, 0, 2, 2]), float(y[0, 0, 0, 0])
+    (18.0, 8.0)
+    """
+    return conv_nd(input, weight, bias, stride, padding, dilation, groups, ndim=2)
+
+
+def conv3d(
+    input: Any,
+    weight: Any,
+    bias: Any | None = None,
+    stride: int | tuple[int, int, int] = 1,
+    padding: Padding = 0,
+    dilation: int | tuple[int, int, int] = 1,
+    groups: int = 1,
+) -> Any:
+    """3-D convolution: input ``(N, C_in, D, H, W)`` or ``(C_in, D, H, W)``.
+
+    Semantics of ``torch.nn.functional.conv3d``; see :func:`conv2d` for the parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lucid.ops import conv3d
+    >>> conv3d(np.ones((1, 2, 4, 6, 8)), np.ones((3, 2, 2, 2, 2)), stride=2).shape
+    (1, 3, 2, 3, 4)
+    """
+    return conv_nd(input, weight, bias, stride, padding, dilation, groups, ndim=3)
+
+
+def conv_nd(
+    input: Any,
+    weight: Any,
+    bias: Any | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: Padding = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    *,
+    ndim: int,
+) -> Any:
+    """Convolution over ``ndim`` spatial dimensions; see :func:`conv2d`."""
+    xp = common_namespace(input=input, weight=weight, bias=bias)
+    require_float_dtype(xp, input=input, weight=weight, bias=bias)
+    batched = _check_input_rank(input, ndim)
+    if weight.ndim != ndim + 2:
+        msg = (
+            f"weight must be {ndim + 2}-D (C_out, C_in // groups, "
+            f"{', '.join('K' + str(i) for i in range(ndim))}), got shape {tuple(weight.shape)}"
+        )
+        raise ValueError(msg)
+    params = validate_conv_params(ndim, tuple(weight.shape[2:]), stride, padding, dilation, groups)
+    _check_channels(input.shape[1 if batched else 0], tuple(weight.shape), bias, params.groups)
+    spatial = tuple(input.shape[-ndim:])
+    out_spatial = conv_output_size(spatial, params)
+    if any(n <= 0 for n in out_spatial):
+        msg = (
+            f"the output would have spatial size {out_spatial}, which is not positive: "
+            f"input spatial size {spatial} with padding {params.padding} is smaller than "
+            f"the dilated kernel (kernel_size={params.kernel_size}, dilation={params.dilation})"
+        )
+        raise ValueError(msg)
+
+    x = input if batched else input[None, ...]
+    y = _conv(xp, x, weight, params, out_spatial)
+    if bias is not None:
+        y = y + xp.reshape(bias, (1, -1) + (1,) * ndim)
+    return y if batched else y[0, ...]
+
+
+def _check_channels(
+    channels: int, weight_shape: tuple[int, ...], bias: Any | None, groups: int
+) -> None:
+    out_channels = weight_shape[0]
+    if out_channels % groups:
+        msg = (
+            f"out_channels (weight.shape[0] = {out_channels}) must be divisible by "
+            f"groups ({groups})"
+        )
+        raise ValueError(msg)
+    if channels != weight_shape[1] * groups:
+        msg = (
+            f"input has {channels} channels but weight of shape {weight_shape} with "
+            f"groups={groups} expects weight.shape[1] * groups = {weight_shape[1] * groups}"
+        )
+        raise ValueError(msg)
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        msg = f"bias must have shape ({out_channels},) (weight.shape[0]), got {tuple(bias.shape)}"
+        raise ValueError(msg)
+
+
+def _conv(xp: Any, x: Any, weight: Any, p: ConvParams, out_spatial: tuple[int, ...]) -> Any:
+    """The algorithm on validated, batched input; returns ``(N, C_out, *out_spatial)``."""
+    if any(lo or hi for lo, hi in p.padding):
+        x = xpx.pad(x, ((0, 0), (0, 0), *p.padding), xp=xp)
+    n, c_in = x.shape[0], x.shape[1]
+    padded = tuple(x.shape[2:])
+    g = p.groups
+    c_in_g, c_out_g = c_in // g, weight.shape[0] // g
+    pixels = math.prod(out_spatial)
+    taps = math.prod(p.kernel_size)
+
+    # (G, C_in/G, N, *padded): each tap's strided slice is then one GEMM operand block.
+    grouped = xp.permute_dims(
+        xp.reshape(x, (n, g, c_in_g, *padded)), (1, 2, 0, *range(3, 3 + p.ndim))
+    )
+    # (G, C_out/G, taps, C_in/G): a contiguous run of taps is one GEMM's left operand.
+    kernels = xp.permute_dims(xp.reshape(weight, (g, c_out_g, c_in_g, taps)), (0, 1, 3, 2))
+    tap_slices = [
+        tuple(
+            slice(k * d, k * d + s * (o - 1) + 1, s)
+            for k, d, s, o in zip(tap, p.dilation, p.stride, out_spatial)
+        )
+        for tap in itertools.product(*(range(k) for k in p.kernel_size))
+    ]
+
+    per_tap = max(1, c_in * n * pixels)
+    budget = max(n * g * c_out_g * pixels, math.prod(x.shape), _MIN_COLUMN_CHUNK)
+    chunk = max(1, budget // per_tap)
+    y = None
+    for start in range(0, taps, chunk):
+        stop = min(start + chunk, taps)
+        columns = xp.stack([grouped[(..., *tap_slices[t])] for t in range(start, stop)], axis=1)
+        rhs = xp.reshape(columns, (g, (stop - start) * c_in_g, n * pixels))
+        lhs = xp.reshape(kernels[:, :, start:stop, :], (g, c_out_g, (stop - start) * c_in_g))
+        part = xp.matmul(lhs, rhs)
+        y = part if y is None else y + part
+    y = xp.permute_dims(
+        xp.reshape(y, (g, c_out_g, n, *out_spatial)), (2, 0, 1, *range(3, 3 + p.ndim))
+    )
+    return xp.reshape(y, (n, g * c_out_g, *out_spatial))
