@@ -61,8 +61,8 @@ def available_backends() -> tuple[str, ...]:
 
 
 @functools.cache
-def load_backend(name: str) -> Backend:
-    """Import backend ``name`` and describe it; JAX gets float64 enabled."""
+def load_backend(name: str, *, jax_x64: bool = True) -> Backend:
+    """Import backend ``name`` and describe it; JAX gets float64 enabled unless ``jax_x64=False``."""
     if name == "numpy":
         import array_api_compat.numpy as xp_numpy
 
@@ -90,7 +90,8 @@ def load_backend(name: str) -> Backend:
     if name == "jax":
         import jax
 
-        jax.config.update("jax_enable_x64", True)
+        if jax_x64:
+            jax.config.update("jax_enable_x64", True)
         import jax.numpy as jnp
 
         return Backend("jax", jnp, jnp.asarray, np.asarray, differentiable=True)
