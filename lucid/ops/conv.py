@@ -207,8 +207,9 @@ def _conv(xp: Any, x: Any, weight: Any, p: ConvParams, out_spatial: tuple[int, .
     )
     # (G, C_out/G, taps, C_in/G): a contiguous run of taps is one GEMM's left operand.
     kernels = xp.permute_dims(xp.reshape(weight, (g, c_out_g, c_in_g, taps)), (0, 1, 3, 2))
-    tap_slices = [
-        tuple(
+    tap_windows = [
+        (Ellipsis,)
+        + tuple(
             slice(k * d, k * d + s * (o - 1) + 1, s)
             for k, d, s, o in zip(tap, p.dilation, p.stride, out_spatial)
         )
@@ -221,7 +222,7 @@ def _conv(xp: Any, x: Any, weight: Any, p: ConvParams, out_spatial: tuple[int, .
     y = None
     for start in range(0, taps, chunk):
         stop = min(start + chunk, taps)
-        columns = xp.stack([grouped[(..., *tap_slices[t])] for t in range(start, stop)], axis=1)
+        columns = xp.stack([grouped[tap_windows[t]] for t in range(start, stop)], axis=1)
         rhs = xp.reshape(columns, (g, (stop - start) * c_in_g, n * pixels))
         lhs = xp.reshape(kernels[:, :, start:stop, :], (g, c_out_g, (stop - start) * c_in_g))
         part = xp.matmul(lhs, rhs)
