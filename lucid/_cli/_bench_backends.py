@@ -1,0 +1,197 @@
+"""What is timed: lucid and the native op on one backend, as zero-argument callables.
+
+Each builder returns ``{"lucid": fn, "native": fn}``; calling ``fn()`` runs the layer
+once on fixed float32 inputs and returns only when the result exists (JAX is
+asynchronous, so its callables block).  The native references:
+
+* NumPy: ``torch.nn.functional.conv_transpose2d`` on the same memory
+  (``torch.from_numpy`` and ``.numpy()`` share buffers, so no copy is timed).
+* PyTorch: ``torch.nn.functional.conv_transpose2d``, eager, as lucid runs.
+* JAX: ``jax.lax.conv_general_dilated`` with ``lhs_dilation=stride`` under ``jax.jit``,
+  the same jit lucid's function is compiled under.
+
+``"forward+backward"`` computes the output and the gradients with respect to input,
+weight and bias for a fixed random cotangent; NumPy has no autodiff and so no such row.
+Frameworks are imported inside the builders only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._bench_cases import Case
+
+__all__ = ["DIRECTIONS", "build", "has_direction", "matmul_gflops"]
+
+DIRECTIONS = ("forward", "forward+backward")
+
+Runner = Callable[[], Any]
+
+
+def has_direction(backend: str, direction: str) -> bool:
+    """NumPy has no autodiff, so it is benchmarked forward only."""
+    return direction == "forward" or backend != "numpy"
+
+
+def _inputs(case: Case, direction: str, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    fan_in = case.c_in * case.kernel**2
+    data = {
+        "x": rng.standard_normal(case.input_shape, dtype=np.float32),
+        "w": rng.standard_normal(case.weight_shape, dtype=np.float32) / np.float32(fan_in**0.5),
+        "b": rng.standard_normal((case.c_out,), dtype=np.float32),
+    }
+    if direction == "forward+backward":
+        out_shape = (case.n, case.c_out, *case.output_size)
+        data["gy"] = rng.standard_normal(out_shape, dtype=np.float32)
+    return data
+
+
+def build(backend: str, case: Case, direction: str) -> dict[str, Runner]:
+    """The lucid and native callables for ``case`` on ``backend`` in ``direction``."""
+    if direction not in DIRECTIONS or not has_direction(backend, direction):
+        msg = f"{backend} cannot be benchmarked in direction {direction!r}"
+        raise ValueError(msg)
+    data = _inputs(case, direction)
+    if backend == "numpy":
+        return _numpy(case, data)
+    if backend == "torch":
+        return _torch(case, data, direction)
+    if backend == "jax":
+        return _jax(case, data, direction)
+    msg = f"unknown backend {backend!r}; expected numpy, torch or jax"
+    raise ValueError(msg)
+
+
+def _numpy(case: Case, data: dict[str, np.ndarray]) -> dict[str, Runner]:
+    import torch
+    from torch.nn.functional import conv_transpose2d as torch_conv_transpose2d
+
+    from lucid.ops import conv_transpose2d
+
+    x, w, b = data["x"], data["w"], data["b"]
+
+    def native() -> Any:
+        tx, tw, tb = (torch.from_numpy(a) for a in (x, w, b))
+        return torch_conv_transpose2d(tx, tw, tb, **case.kwargs).numpy()
+
+    return {"lucid": lambda: conv_transpose2d(x, w, b, **case.kwargs), "native": native}
+
+
+def _torch(case: Case, data: dict[str, np.ndarray], direction: str) -> dict[str, Runner]:
+    import torch
+    from torch.nn.functional import conv_transpose2d as torch_conv_transpose2d
+
+    from lucid.ops import conv_transpose2d
+
+    grad = direction == "forward+backward"
+    x, w, b = (torch.from_numpy(data[k]).requires_grad_(grad) for k in ("x", "w", "b"))
+    gy = torch.from_numpy(data["gy"]) if grad else None
+
+    def runner(op: Callable[..., Any]) -> Runner:
+        if not grad:
+            return lambda: op(x, w, b, **case.kwargs)
+
+        def forward_backward() -> Any:
+            y = op(x, w, b, **case.kwargs)
+            return torch.autograd.grad(y, (x, w, b), gy)
+
+        return forward_backward
+
+    return {"lucid": runner(conv_transpose2d), "native": runner(torch_conv_transpose2d)}
+
+
+def jax_native_conv_transpose2d(
+    x: Any,
+    w: Any,
+    b: Any,
+    *,
+    stride: int,
+    padding: int,
+    output_padding: int,
+    groups: int,
+    dilation: int,
+) -> Any:
+    """torch's ``conv_transpose2d`` as XLA's dilated convolution (see DESIGN.md)."""
+    from jax import lax
+
+    c_in, c_out_g, kh, kw = w.shape
+    g = groups
+    # (C_in, C_out/G, KH, KW) -> per group (C_out/G, C_in/G), flipped: an OIHW kernel.
+    w = w.reshape(g, c_in // g, c_out_g, kh, kw).transpose(0, 2, 1, 3, 4)
+    w = w.reshape(g * c_out_g, c_in // g, kh, kw)[:, :, ::-1, ::-1]
+    pads = [
+        (dilation * (k - 1) - padding, dilation * (k - 1) - padding + output_padding)
+        for k in (kh, kw)
+    ]
+    y = lax.conv_general_dilated(
+        x,
+        w,
+        window_strides=(1, 1),
+        padding=pads,
+        lhs_dilation=(stride, stride),
+        rhs_dilation=(dilation, dilation),
+        dimension_numbers=("NCHW", "OIHW", "NCHW"),
+        feature_group_count=g,
+    )
+    return y + b.reshape(1, -1, 1, 1)
+
+
+def _jax(case: Case, data: dict[str, np.ndarray], direction: str) -> dict[str, Runner]:
+    import functools
+
+    import jax
+    import jax.numpy as jnp
+
+    from lucid.ops import conv_transpose2d
+
+    x, w, b = (jnp.asarray(data[k]) for k in ("x", "w", "b"))
+    gy = jnp.asarray(data["gy"]) if "gy" in data else None
+
+    def runner(op: Callable[..., Any]) -> Runner:
+        f = functools.partial(op, **case.kwargs)
+        if direction == "forward":
+            compiled = jax.jit(f)
+            return lambda: jax.block_until_ready(compiled(x, w, b))
+
+        @jax.jit
+        def forward_backward(x: Any, w: Any, b: Any, gy: Any) -> Any:
+            y, vjp = jax.vjp(f, x, w, b)
+            return y, vjp(gy)
+
+        return lambda: jax.block_until_ready(forward_backward(x, w, b, gy))
+
+    return {"lucid": runner(conv_transpose2d), "native": runner(jax_native_conv_transpose2d)}
+
+
+def matmul_gflops(backend: str, size: int = 2048, repeats: int = 7) -> float:
+    """The backend's float32 ``size``-cubed matmul rate (median of ``repeats``), GFLOP/s."""
+    import time
+
+    rng = np.random.default_rng(1)
+    a_np = rng.standard_normal((size, size), dtype=np.float32)
+    b_np = rng.standard_normal((size, size), dtype=np.float32)
+    if backend == "numpy":
+        run: Runner = lambda: a_np @ b_np  # noqa: E731
+    elif backend == "torch":
+        import torch
+
+        a_t, b_t = torch.from_numpy(a_np), torch.from_numpy(b_np)
+        run = lambda: a_t @ b_t  # noqa: E731
+    else:
+        import jax
+        import jax.numpy as jnp
+
+        a_j, b_j = jnp.asarray(a_np), jnp.asarray(b_np)
+        mm = jax.jit(jnp.matmul)
+        run = lambda: jax.block_until_ready(mm(a_j, b_j))  # noqa: E731
+    run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return 2.0 * size**3 / float(np.median(times)) / 1e9

@@ -1,0 +1,242 @@
+"""``python -m lucid bench``: lucid's ``conv_transpose2d`` against each backend's native op.
+
+For every shape of the suite, backend and direction, lucid and the native op run
+interleaved and the medians' ratio lucid/native is reported, with GFLOP/s, the share
+of the backend's own large-matmul rate, and peak memory (RSS growth of one call in a
+fresh process).  ``--memory`` instead compares peak memory on one large image.
+
+Examples
+--------
+``python -m lucid bench``                       the full suite, every installed backend
+``python -m lucid bench --quick``               two shapes, a short budget (CI smoke)
+``python -m lucid bench --backend torch --shapes vae,tiny --direction forward``
+``python -m lucid bench --memory``              peak memory on 1x64x1024x1024, k4 s2 p1
+``python -m lucid bench --markdown benchmarks/results/latest.md --json results.json``
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+from ._bench_cases import MEMORY_CASE, Case, select
+from ._bench_report import Row, machine_lines, memory_table, summary_table, timing_table
+
+__all__ = ["main"]
+
+BACKENDS = ("numpy", "torch", "jax")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lucid bench",
+        description="Benchmark lucid's conv_transpose2d against the native ops.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("Examples\n--------\n", 1)[1],
+    )
+    parser.add_argument(
+        "--backend",
+        action="append",
+        choices=BACKENDS,
+        help="benchmark this backend (repeatable); default: every installed one",
+    )
+    parser.add_argument("--shapes", help="comma-separated shape names; default: the suite")
+    parser.add_argument(
+        "--direction",
+        choices=("forward", "forward+backward", "both"),
+        default="both",
+        help="forward only, forward+backward only, or both (default)",
+    )
+    parser.add_argument("--quick", action="store_true", help="two shapes, short budget")
+    parser.add_argument(
+        "--budget", type=float, default=None, help="seconds of timing per row (default 2.5)"
+    )
+    parser.add_argument("--repeat", type=int, default=None, help="exactly this many rounds")
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the per-shape peak-memory processes"
+    )
+    parser.add_argument(
+        "--memory", action="store_true", help="only the large-image peak-memory comparison"
+    )
+    parser.add_argument("--markdown", help="also write the report to this Markdown file")
+    parser.add_argument("--json", help="also write the raw rows to this JSON file")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def _installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def _backends(chosen: list[str] | None) -> list[str]:
+    if not _installed("torch"):
+        # torch's op is the reference for NumPy and the native op for PyTorch.
+        msg = "the benchmarks need torch (pip install torch==2.13.0)"
+        raise SystemExit(msg)
+    names = chosen or [b for b in BACKENDS if _installed(b)]
+    missing = [b for b in names if not _installed(b)]
+    if missing:
+        msg = f"backends {missing} are not installed"
+        raise SystemExit(msg)
+    return list(dict.fromkeys(names))
+
+
+def _progress(tasks: list[Any], enabled: bool, desc: str) -> Iterator[Any]:
+    if enabled:
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            pass
+        else:
+            bar = tqdm(tasks, desc=desc, unit="row", file=sys.stderr, dynamic_ncols=True)
+            for task in bar:
+                bar.set_postfix_str("/".join(str(t) for t in task[:3]))
+                yield task
+            return
+    for i, task in enumerate(tasks, 1):
+        if enabled:
+            print(f"[{i}/{len(tasks)}] {desc}: {task[:3]}", file=sys.stderr, flush=True)
+        yield task
+
+
+def _check_agreement(fns: dict[str, Any], backend: str) -> None:
+    """Refuse to time two candidates that do not compute the same thing."""
+    import numpy as np
+
+    def first_array(out: Any) -> np.ndarray:
+        while isinstance(out, (tuple, list)):
+            out = out[0]
+        if backend == "torch":
+            return out.detach().numpy()
+        return np.asarray(out)
+
+    got, want = first_array(fns["lucid"]()), first_array(fns["native"]())
+    scale = max(float(np.max(np.abs(want))), 1e-30) if want.size else 1.0
+    error = float(np.max(np.abs(got - want))) if want.size else 0.0
+    if got.shape != want.shape or error > 1e-4 * scale:
+        msg = (
+            f"lucid and native disagree on {backend}: shape {got.shape} vs {want.shape}, "
+            f"error {error:.3g}"
+        )
+        raise AssertionError(msg)
+
+
+def _time_rows(args: argparse.Namespace, backends: list[str], cases: tuple[Case, ...]) -> list[Row]:
+    from ._bench_backends import DIRECTIONS, build, has_direction, matmul_gflops
+    from ._bench_timing import interleaved_medians
+
+    directions = DIRECTIONS if args.direction == "both" else (args.direction,)
+    tasks = [
+        (backend, case.name, direction, case)
+        for backend in backends
+        for case in cases
+        for direction in directions
+        if has_direction(backend, direction)
+    ]
+    budget = args.budget if args.budget is not None else (0.3 if args.quick else 2.5)
+    matmul: dict[str, float] = {}
+    rows = []
+    for backend, _, direction, case in _progress(tasks, not args.no_progress, "timing"):
+        if backend not in matmul:
+            matmul[backend] = matmul_gflops(backend, size=512 if args.quick else 2048)
+        fns = build(backend, case, direction)
+        _check_agreement(fns, backend)
+        stats = interleaved_medians(
+            fns, budget_s=budget, min_repeats=1 if args.quick else 5, repeats=args.repeat
+        )
+        factor = 3.0 if direction == "forward+backward" else 1.0  # dx and dw cost a forward each
+        rows.append(
+            Row(
+                case=case.name,
+                shape=case.describe(),
+                direction=direction,
+                backend=backend,
+                lucid_s=stats["lucid"]["median"],
+                native_s=stats["native"]["median"],
+                flops=factor * case.flops(),
+                matmul_gflops=matmul[backend],
+                repeats=int(stats["lucid"]["repeats"]),
+            )
+        )
+    return rows
+
+
+def _add_peaks(rows: list[Row], cases: tuple[Case, ...], show_progress: bool) -> None:
+    from ._bench_memory import measure_in_subprocess
+
+    jobs = sorted({(r.backend, c) for r in rows for c in ("lucid", "native")})
+    by_name = {c.name: c for c in cases}
+    for backend, candidate in _progress(jobs, show_progress, "peak memory"):
+        mine = [r for r in rows if r.backend == backend]
+        used = [by_name[n] for n in dict.fromkeys(r.case for r in mine)]
+        directions = list(dict.fromkeys(r.direction for r in mine))
+        peaks = measure_in_subprocess(backend, candidate, used, directions)
+        for r in mine:
+            setattr(r, f"{candidate}_peak", peaks.get(f"{r.case}/{r.direction}"))
+
+
+def _memory_report(backends: list[str], show_progress: bool) -> tuple[list[str], dict[str, Any]]:
+    from ._bench_memory import measure_in_subprocess
+
+    # NumPy's native reference is torch's op, which the torch row already measures.
+    jobs = [(b, "lucid") for b in backends]
+    jobs += [(b, "native") for b in backends if b != "numpy"]
+    peaks: dict[str, int | None] = {}
+    for backend, candidate in _progress(jobs, show_progress, "peak memory"):
+        key = f"{MEMORY_CASE.name}/forward"
+        label = f"lucid on {backend}" if candidate == "lucid" else f"native {backend}"
+        peaks[label] = measure_in_subprocess(backend, candidate, [MEMORY_CASE], ["forward"])[key]
+    out = MEMORY_CASE.output_size
+    lines = memory_table(MEMORY_CASE.describe(), peaks, "native torch")
+    lines += [
+        "",
+        f"(input {_mib_of(MEMORY_CASE.input_shape)} MiB, output "
+        f"{_mib_of((MEMORY_CASE.n, MEMORY_CASE.c_out, *out))} MiB, full column buffer "
+        f"{_mib_of((MEMORY_CASE.kernel**2, MEMORY_CASE.c_out, *MEMORY_CASE.size))} MiB, float32)",
+    ]
+    return lines, {"memory_case": MEMORY_CASE.to_json(), "peaks": peaks}
+
+
+def _mib_of(shape: tuple[int, ...]) -> int:
+    size = 4
+    for n in shape:
+        size *= n
+    return size // (1024 * 1024)
+
+
+def main(argv: list[str]) -> int:
+    """Run the benchmarks; print a Markdown report; 0 on success."""
+    args = _parser().parse_args(argv)
+    backends = _backends(args.backend)
+    show = not args.no_progress
+    command = " ".join(["python -m lucid bench", *argv])
+    if args.memory:
+        lines, raw = _memory_report(backends, show)
+    else:
+        cases = select(args.shapes, args.quick)
+        rows = _time_rows(args, backends, cases)
+        if not args.no_memory:
+            _add_peaks(rows, cases, show)
+        lines = [
+            "Median time per call, lucid and the native op interleaved; ratio < 1 means lucid "
+            "is faster. Peak memory is the RSS growth of one call in a fresh process.",
+            "",
+            *timing_table(rows),
+            "",
+            *summary_table(rows),
+        ]
+        raw = {"rows": [asdict(r) for r in rows]}
+    report = [*lines, "", f"Command: `{command}`", "", "Machine:", "", *machine_lines()]
+    print("\n".join(report))
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(report) + "\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"command": command, **raw}, f, indent=1)
+    return 0
