@@ -1,7 +1,28 @@
 """lucid: neural-network layers written once against the Python Array API standard."""
 
-from . import ops
+from . import ops, random
+from ._backend import default_backend, get_default_backend, set_default_backend
+from ._creation import asarray, empty, full, ones, rand, randn, zeros
+from .random import manual_seed
+
+from . import nn  # noqa: E402  (nn uses the creation functions above)
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "ops"]
+__all__ = [
+    "__version__",
+    "asarray",
+    "default_backend",
+    "empty",
+    "full",
+    "get_default_backend",
+    "manual_seed",
+    "nn",
+    "ones",
+    "ops",
+    "rand",
+    "randn",
+    "random",
+    "set_default_backend",
+    "zeros",
+]

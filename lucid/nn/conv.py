@@ -1,0 +1,787 @@
+"""Transposed convolution modules: ``ConvTranspose{1,2,3}d`` and their lazy versions.
+
+Everything lives in :class:`_ConvTransposeNd` (parameterised by the number of spatial
+dimensions) and :class:`_LazyConvTransposeMixin`; each public class is a few lines.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import array_api_compat
+
+from .. import random as _random
+from .._backend import (
+    DEFAULT_FLOAT,
+    _parse_device,
+    backend_of,
+    check_backend,
+    convert,
+    dtype_name,
+    from_numpy,
+    get_default_backend,
+    namespace,
+    native_backend_of,
+    resolve_device,
+    resolve_dtype,
+)
+from .._typing import Array, DeviceLike, DTypeLike, Size1d, Size2d, Size3d
+from ..ops import conv_transpose1d, conv_transpose2d, conv_transpose3d
+from ..ops._params import validate_conv_transpose_params
+from . import init
+from .lazy import LazyModuleMixin, _lock
+from .module import Module, check_input_placement, describe_placement
+
+__all__ = [
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
+]
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        msg = f"{name} must be an int, got {type(value).__name__} {value!r}"
+        raise TypeError(msg)
+    number = operator.index(value)  # type: ignore[arg-type]
+    if number <= 0:
+        msg = f"{name} must be a positive int, got {number}"
+        raise ValueError(msg)
+    return number
+
+
+class _ConvTransposeNd(Module):
+    """A transposed convolution over ``_ndim`` spatial dimensions (see ConvTranspose2d)."""
+
+    _ndim: ClassVar[int]
+    _op: ClassVar[Callable[..., Array]]
+    transposed: ClassVar[bool] = True
+    padding_mode: ClassVar[str] = "zeros"
+
+    in_channels: int | None
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    output_padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    groups: int
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__()
+        self._configure(
+            out_channels, kernel_size, stride, padding, output_padding, groups, bias, dilation
+        )
+        in_channels = _positive_int(in_channels, "in_channels")
+        self._check_in_channels(in_channels)
+        self.in_channels = in_channels
+        name = native_backend_of(device) or native_backend_of(dtype) or get_default_backend()
+        check_backend(name)
+        xp = namespace(name)
+        native_device = resolve_device(name, device)
+        native_dtype = resolve_dtype(xp, dtype)
+        if not xp.isdtype(native_dtype, "real floating"):
+            msg = f"dtype must be a real floating dtype, got {dtype!r}"
+            raise ValueError(msg)
+        weight, bias_values = self._initial_values(in_channels)
+        self.register_parameter("weight", from_numpy(weight, name, native_device, native_dtype))
+        self.register_parameter(
+            "bias",
+            None if bias_values is None
+            else from_numpy(bias_values, name, native_device, native_dtype),
+        )  # fmt: skip
+
+    def _configure(
+        self,
+        out_channels: object,
+        kernel_size: object,
+        stride: object,
+        padding: object,
+        output_padding: object,
+        groups: object,
+        bias: object,
+        dilation: object,
+    ) -> None:
+        """Validate and store everything that does not depend on ``in_channels``."""
+        out_channels = _positive_int(out_channels, "out_channels")
+        params = validate_conv_transpose_params(
+            self._ndim, kernel_size, stride, padding, output_padding, groups, dilation
+        )
+        if out_channels % params.groups:
+            msg = (
+                f"out_channels must be divisible by groups, got out_channels={out_channels} "
+                f"and groups={params.groups}"
+            )
+            raise ValueError(msg)
+        if not isinstance(bias, bool):
+            msg = f"bias must be a bool, got {type(bias).__name__} {bias!r}"
+            raise TypeError(msg)
+        self.out_channels = out_channels
+        self.kernel_size = params.kernel_size
+        self.stride = params.stride
+        self.padding = params.padding
+        self.output_padding = params.output_padding
+        self.dilation = params.dilation
+        self.groups = params.groups
+        self._has_bias = bias
+
+    def _check_in_channels(self, in_channels: int) -> None:
+        if in_channels % self.groups:
+            msg = (
+                f"in_channels must be divisible by groups, got in_channels={in_channels} "
+                f"and groups={self.groups}"
+            )
+            raise ValueError(msg)
+
+    def _weight_shape(self, in_channels: int) -> tuple[int, ...]:
+        return (in_channels, self.out_channels // self.groups, *self.kernel_size)
+
+    def _initial_values(self, in_channels: int) -> tuple[Any, Any]:
+        """torch's initial distribution as float64 NumPy arrays: weight, then bias (or None)."""
+        shape = self._weight_shape(in_channels)
+        bound = init.kaiming_uniform_bound(shape, a=math.sqrt(5))
+        weight = _random.uniform(-bound, bound, shape)
+        if not self._has_bias:
+            return weight, None
+        fan_in, _ = init.calculate_fan_in_and_fan_out(shape)
+        bias_bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        return weight, _random.uniform(-bias_bound, bias_bound, (self.out_channels,))
+
+    def reset_parameters(self) -> None:
+        """Draw new parameters from torch's initial distribution (see the class docstring)."""
+        if self.weight is None:
+            return
+        weight, bias = self._initial_values(self.weight.shape[0])
+        self.weight = init._fill(self.weight, weight)
+        if bias is not None and self.bias is not None:
+            self.bias = init._fill(self.bias, bias)
+
+    def forward(self, x: Array, output_size: Sequence[int] | None = None) -> Array:
+        """Apply the transposed convolution to ``x`` (see the class docstring)."""
+        check_input_placement(self, x, self.weight)
+        op = type(self)._op
+        return op(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+            output_size=output_size,
+        )
+
+    def extra_repr(self) -> str:
+        """``in_channels, out_channels, kernel_size=..., stride=...`` and the non-default options."""
+        n = self._ndim
+        text = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
+        if self.padding != (0,) * n:
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            text += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            text += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if not self._has_bias:
+            text += ", bias=False"
+        return text
+
+
+class _LazyConvTransposeMixin(LazyModuleMixin):
+    """Lazy behaviour shared by ``LazyConvTranspose{1,2,3}d``."""
+
+    _ndim: ClassVar[int]
+    _parameters: dict[str, Array | None]
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        Module.__init__(self)  # type: ignore[arg-type]
+        self._configure(  # type: ignore[attr-defined]
+            out_channels, kernel_size, stride, padding, output_padding, groups, bias, dilation
+        )
+        backend = native_backend_of(device) or native_backend_of(dtype)
+        if device is not None and backend is not None:
+            resolve_device(backend, device)
+        elif device is not None:
+            _parse_device(device)
+        if dtype is not None:
+            name = dtype_name(dtype)
+            if not name.startswith(("float", "bfloat")):
+                msg = f"dtype must be a real floating dtype, got {dtype!r}"
+                raise ValueError(msg)
+        self.in_channels = None
+        self.register_parameter("weight", None)  # type: ignore[attr-defined]
+        self.register_parameter("bias", None)  # type: ignore[attr-defined]
+        if (backend, device, dtype) != (None, None, None):
+            self.__dict__["_lazy_placement"] = (backend, device, dtype)
+
+    # --- materialisation from an input ------------------------------------------------
+
+    def _lazy_placement_for(self, array: Array, *, loading: bool) -> tuple[str, Any, Any]:
+        """``(backend, native device, native dtype)`` for parameters made from ``array``."""
+        source = backend_of(array)
+        kind = "state-dict weight" if loading else "input"
+        if source is None:
+            msg = (
+                f"{type(self).__name__} expects an array of an Array API library as "
+                f"{kind}, got {type(array).__module__}.{type(array).__name__}"
+            )
+            raise TypeError(msg)
+        backend, device, dtype = self._lazy_target()
+        target = backend or source
+        if target != source and not loading:
+            msg = (
+                f"{type(self).__name__} was placed on backend {target!r} (with .to() or a "
+                f"{target} device/dtype) but the input is {describe_placement(array)}; "
+                f"convert the input or call .to({source!r}) first"
+            )
+            raise TypeError(msg)
+        xp = namespace(target)
+        if dtype is not None:
+            native_dtype = resolve_dtype(xp, dtype)
+        elif array_api_compat.array_namespace(array).isdtype(array.dtype, "real floating"):
+            native_dtype = resolve_dtype(xp, array.dtype) if target != source else array.dtype
+        elif loading:
+            native_dtype = resolve_dtype(xp, DEFAULT_FLOAT)
+        else:
+            msg = (
+                f"{type(self).__name__} needs a real floating input to infer its parameters' "
+                f"dtype, got dtype {array.dtype}; convert the input or pass dtype=..."
+            )
+            raise TypeError(msg)
+        if device is not None:
+            native_device = resolve_device(target, device)
+        elif target == source:
+            native_device = array_api_compat.device(array)
+        else:
+            native_device = None
+        if not loading and (dtype is not None or device is not None):
+            if native_dtype != array.dtype or (
+                device is not None
+                and native_device != array_api_compat.device(array)
+                and array_api_compat.device(array) is not None
+            ):
+                msg = (
+                    f"{type(self).__name__} was constructed for device={device!r}, "
+                    f"dtype={dtype!r} but the input is {describe_placement(array)}; "
+                    f"convert the input, or move the module with .to(...)"
+                )
+                raise TypeError(msg)
+        return target, native_device, native_dtype
+
+    def _weight_problem(self, shape: tuple[int, ...]) -> str | None:
+        """Why a weight of ``shape`` cannot materialise this module (``None``: it can)."""
+        n = self._ndim
+        name = type(self).__name__
+        conv: Any = self
+        axes = ", ".join(f"K{i}" for i in range(n)) if n != 2 else "K_H, K_W"
+        if len(shape) != n + 2:
+            return (
+                f"weight for {name} must be {n + 2}-D (in_channels, out_channels // groups, "
+                f"{axes}), got shape {shape}"
+            )
+        if shape[1] * conv.groups != conv.out_channels:
+            return (
+                f"weight of shape {shape} does not fit {name}: weight.shape[1] = {shape[1]} "
+                f"but out_channels // groups = {conv.out_channels // conv.groups} "
+                f"(out_channels={conv.out_channels}, groups={conv.groups})"
+            )
+        if tuple(shape[2:]) != conv.kernel_size:
+            return (
+                f"weight of shape {shape} does not fit {name}: its kernel is "
+                f"{tuple(shape[2:])} but kernel_size={conv.kernel_size}"
+            )
+        if shape[0] <= 0 or shape[0] % conv.groups:
+            return (
+                f"weight of shape {shape} does not fit {name}: in_channels = weight.shape[0] "
+                f"= {shape[0]} must be positive and divisible by groups={conv.groups}"
+            )
+        return None
+
+    def _lazy_create(self, x: Array) -> tuple[dict[str, Array | None], dict[str, Any]]:
+        n = self._ndim
+        conv: Any = self
+        name = type(self).__name__
+        if backend_of(x) is None:
+            msg = f"{name} expects an array, got {type(x).__module__}.{type(x).__name__}"
+            raise TypeError(msg)
+        if x.ndim not in (n + 1, n + 2):
+            msg = (
+                f"{name} expects a {n + 2}-D (N, C_in, *spatial) or {n + 1}-D (C_in, *spatial) "
+                f"input to infer in_channels, got {x.ndim}-D input of shape {tuple(x.shape)}"
+            )
+            raise ValueError(msg)
+        in_channels = int(x.shape[1 if x.ndim == n + 2 else 0])
+        if in_channels <= 0 or in_channels % conv.groups:
+            msg = (
+                f"{name} infers in_channels = {in_channels} from input of shape "
+                f"{tuple(x.shape)}, which must be positive and divisible by groups={conv.groups}"
+            )
+            raise ValueError(msg)
+        backend, device, dtype = self._lazy_placement_for(x, loading=False)
+        weight, bias = conv._initial_values(in_channels)
+        params = {
+            "weight": from_numpy(weight, backend, device, dtype),
+            "bias": None if bias is None else from_numpy(bias, backend, device, dtype),
+        }
+        return params, {"in_channels": in_channels}
+
+    def forward(self, x: Array, output_size: Sequence[int] | None = None) -> Array:
+        """Materialise from ``x`` on the first call, then apply the transposed convolution."""
+        self.materialize(x)
+        return _ConvTransposeNd.forward(self, x, output_size)  # type: ignore[arg-type]
+
+    # --- materialisation from a state dict --------------------------------------------
+
+    def _load_plan(
+        self,
+        state_dict: Mapping[str, Any],
+        prefix: str,
+        plan: list[Callable[[], None]],
+        errors: list[str],
+    ) -> list[str]:
+        if not self.has_uninitialized_params():
+            return super()._load_plan(state_dict, prefix, plan, errors)  # type: ignore[misc,no-any-return]
+        conv: Any = self
+        wkey, bkey = f"{prefix}weight", f"{prefix}bias"
+        expected = [wkey, bkey] if conv._has_bias else [wkey]
+        if wkey not in state_dict:
+            if conv._has_bias and bkey in state_dict:
+                errors.append(
+                    f'cannot load "{bkey}" into the unmaterialized {type(self).__name__} '
+                    f'without "{wkey}": the weight\'s shape fixes in_channels'
+                )
+            return expected
+        weight = state_dict[wkey]
+        if backend_of(weight) is None:
+            errors.append(
+                f'While copying the parameter named "{wkey}", expected an array from '
+                f"checkpoint but received {type(weight).__name__}"
+            )
+            return expected
+        problem = self._weight_problem(tuple(weight.shape))
+        if problem is not None:
+            errors.append(f"cannot materialize {wkey!r}: {problem}")
+            return expected
+        bias = state_dict.get(bkey) if conv._has_bias else None
+        if bias is not None:
+            if backend_of(bias) is None:
+                errors.append(
+                    f'While copying the parameter named "{bkey}", expected an array from '
+                    f"checkpoint but received {type(bias).__name__}"
+                )
+                return expected
+            if tuple(bias.shape) != (conv.out_channels,):
+                errors.append(
+                    f"size mismatch for {bkey}: copying a param with shape "
+                    f"{tuple(bias.shape)} from checkpoint, the shape in current model is "
+                    f"({conv.out_channels},)."
+                )
+                return expected
+        try:
+            backend, device, dtype = self._lazy_placement_for(weight, loading=True)
+            new_weight = convert(weight, backend, device, dtype)
+            new_bias = None if bias is None else convert(bias, backend, device, dtype)
+        except (TypeError, ValueError) as error:
+            errors.append(f"cannot materialize {wkey!r}: {error}")
+            return expected
+        in_channels = int(weight.shape[0])
+
+        def materialize() -> None:
+            with _lock:
+                values = {"weight": new_weight, "bias": new_bias}
+                if conv._has_bias and new_bias is None:
+                    _, fresh = conv._initial_values(in_channels)
+                    values["bias"] = from_numpy(fresh, backend, device, dtype)
+                if self.has_uninitialized_params():
+                    self._lazy_commit(values, {"in_channels": in_channels})
+                else:  # another thread got there first: load as into an eager module
+                    conv.weight, conv.bias = values["weight"], values["bias"]
+
+        plan.append(materialize)
+        return expected
+
+
+# --- the public classes --------------------------------------------------------------
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution over ``(N, C_in, H, W)`` or ``(C_in, H, W)`` inputs.
+
+    The module of ``torch.nn.ConvTranspose2d`` on any Array API backend: the same
+    signature, state-dict keys, repr and initial distribution.  The parameters are
+    created on the default backend (see :func:`lucid.set_default_backend`) and move
+    with :meth:`~lucid.nn.Module.to`; ``forward`` calls :func:`lucid.ops.conv_transpose2d`.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input.
+    out_channels : int
+        Channels of the output; must be divisible by ``groups``.
+    kernel_size : int or tuple of int
+        Size of the kernel.
+    stride : int or tuple of int
+        Stride of the (forward) convolution this transposes. Default: 1.
+    padding : int or tuple of int
+        ``dilation * (kernel_size - 1) - padding`` zero-padding is applied on each side;
+        string padding is not supported. Default: 0.
+    output_padding : int or tuple of int
+        Extra size added to one side of the output; smaller than ``stride`` or
+        ``dilation``. Default: 0.
+    groups : int
+        Blocked connections from input to output channels. Default: 1.
+    bias : bool
+        Add a learnable bias. Default: True.
+    dilation : int or tuple of int
+        Spacing between kernel elements. Default: 1.
+    device : DeviceLike
+        Where the parameters live; a ``torch.device`` or ``jax.Device`` also selects
+        that backend. Default: None (the default backend's default device).
+    dtype : DTypeLike
+        Floating dtype of the parameters. Default: None (``float32``).
+
+    Attributes
+    ----------
+    weight : array
+        ``(in_channels, out_channels // groups, *kernel_size)``, initialised from
+        ``U(-b, b)`` with ``b = 1 / sqrt(fan_in)``, ``fan_in = out_channels / groups *
+        prod(kernel_size)`` (torch's kaiming-uniform with ``a = sqrt(5)``).
+    bias : array or None
+        ``(out_channels,)``, from ``U(-b, b)`` with the same ``b``.
+
+    Examples
+    --------
+    >>> import lucid
+    >>> import lucid.nn as nn
+    >>> lucid.manual_seed(0)
+    >>> up = nn.ConvTranspose2d(16, 8, kernel_size=4, stride=2, padding=1)
+    >>> up
+    ConvTranspose2d(16, 8, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))
+    >>> up.weight.shape
+    (16, 8, 4, 4)
+    >>> up(lucid.zeros(2, 16, 5, 5)).shape
+    (2, 8, 10, 10)
+    >>> up(lucid.zeros(2, 16, 5, 5), output_size=(11, 11)).shape
+    (2, 8, 11, 11)
+    """
+
+    _ndim = 2
+    _op = staticmethod(conv_transpose2d)
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Size2d,
+        stride: Size2d = 1,
+        padding: Size2d = 0,
+        output_padding: Size2d = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Size2d = 1,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, output_padding,
+            groups, bias, dilation, device, dtype,
+        )  # fmt: skip
+
+
+class LazyConvTranspose2d(_LazyConvTransposeMixin, ConvTranspose2d):  # type: ignore[misc]
+    """A ConvTranspose2d that infers in_channels from the first input.
+
+    Lazy version of the 2D transposed convolution.  Weight allocation is deferred
+    until the first forward call, making it easy to compose upsampling decoder
+    networks without manually tracking the channel dimension through each block.
+
+    Parameters
+    ----------
+    out_channels : int
+        Channels of the output; must be divisible by ``groups``.
+    kernel_size : int or tuple[int, int]
+        Size of the kernel.
+    stride : int or tuple[int, int]
+        Default: 1.
+    padding : int or tuple[int, int]
+        ``dilation * (kernel_size - 1) - padding`` zero-padding applied on each side.
+        String padding is not supported. Default: 0.
+    output_padding : int or tuple[int, int]
+        Default: 0.
+    groups : int
+        Default: 1.
+    bias : bool
+        If ``True``, a learnable bias is added after materialization. Default: True.
+    dilation : int or tuple[int, int]
+        Default: 1.
+    device : DeviceLike
+        Default: None (the input's device).
+    dtype : DTypeLike
+        Default: None (the input's floating dtype).
+
+    Attributes
+    ----------
+    weight : Parameter or None
+        ``None`` before materialization; shape
+        ``(in_channels, out_channels // groups, K_H, K_W)`` afterwards.
+    bias : Parameter or None
+        ``None`` before materialization; ``(out_channels,)`` if ``bias=True``.
+    in_channels : int or None
+        ``None`` before the first forward pass.
+
+    Notes
+    -----
+    Input: ``(N, C_in, H_in, W_in)`` or ``(C_in, H_in, W_in)`` -- ``C_in`` is inferred
+    automatically.  Output: ``(N, C_out, H_out, W_out)`` with the same formula as
+    ConvTranspose2d.  The parameters are created in the input's namespace, on its
+    device and with its floating dtype, unless ``device``/``dtype`` were given or the
+    module was moved with ``.to(...)``; afterwards the module *is* a ``ConvTranspose2d``.
+
+    State-dict loading.  A 4-D weight tensor (shape
+    ``(in_channels, out_channels // groups, K_H, K_W)``) triggers materialization
+    before parameter copying, and sets ``in_channels``.  A load that fails leaves the
+    module unmaterialized.
+
+    Symmetric encoder-decoder pairs.  Pair each LazyConv2d encoder stride with a
+    LazyConvTranspose2d of matching kernel_size, stride, and padding to reconstruct
+    exact spatial dimensions.
+
+    Examples
+    --------
+    Lazy VAE decoder:
+
+    >>> import lucid
+    >>> import lucid.nn as nn
+    >>> decoder = nn.LazyConvTranspose2d(
+    ...     out_channels=64, kernel_size=4, stride=2, padding=1
+    ... )
+    >>> z = lucid.zeros(4, 128, 8, 8) # in_channels=128 inferred
+    >>> y = decoder(z)
+    >>> y.shape
+    (4, 64, 16, 16)
+
+    Verify inference:
+
+    >>> import lucid
+    >>> import lucid.nn as nn
+    >>> lazy = nn.LazyConvTranspose2d(out_channels=32, kernel_size=3)
+    >>> _ = lazy(lucid.zeros(1, 64, 4, 4))
+    >>> print(lazy.in_channels)
+    64
+    """
+
+    cls_to_become = ConvTranspose2d
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: Size2d,
+        stride: Size2d = 1,
+        padding: Size2d = 0,
+        output_padding: Size2d = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Size2d = 1,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        """Initialise the LazyConvTranspose2d module. See the class docstring for parameter semantics."""
+        super().__init__(
+            out_channels, kernel_size, stride, padding, output_padding,
+            groups, bias, dilation, device, dtype,
+        )  # fmt: skip
+
+    def forward(self, x: Array, output_size: Sequence[int] | None = None) -> Array:
+        """Apply the convolution to the input tensor.
+
+        Parameters
+        ----------
+        x : array
+            ``(N, C_in, H, W)`` or ``(C_in, H, W)``; the first call infers ``in_channels``.
+        output_size : sequence of int, optional
+            The wanted ``(H_out, W_out)``, as for ``ConvTranspose2d``.
+
+        Returns
+        -------
+        array
+            Output tensor with spatial dimensions determined by stride, padding,
+            dilation, and kernel size.
+        """
+        return _LazyConvTransposeMixin.forward(self, x, output_size)
+
+    def extra_repr(self) -> str:
+        """Return a string representation of the layer's configuration."""
+        return ConvTranspose2d.extra_repr(self)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over ``(N, C_in, L)`` or ``(C_in, L)`` inputs.
+
+    ``torch.nn.ConvTranspose1d`` on any backend; see :class:`ConvTranspose2d`.
+
+    Examples
+    --------
+    >>> import lucid
+    >>> import lucid.nn as nn
+    >>> nn.ConvTranspose1d(3, 5, 4, stride=2)(lucid.zeros(2, 3, 10)).shape
+    (2, 5, 22)
+    """
+
+    _ndim = 1
+    _op = staticmethod(conv_transpose1d)
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Size1d,
+        stride: Size1d = 1,
+        padding: Size1d = 0,
+        output_padding: Size1d = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Size1d = 1,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, output_padding,
+            groups, bias, dilation, device, dtype,
+        )  # fmt: skip
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution over ``(N, C_in, D, H, W)`` or ``(C_in, D, H, W)`` inputs.
+
+    ``torch.nn.ConvTranspose3d`` on any backend; see :class:`ConvTranspose2d`.
+
+    Examples
+    --------
+    >>> import lucid
+    >>> import lucid.nn as nn
+    >>> nn.ConvTranspose3d(2, 4, 2, stride=2)(lucid.zeros(1, 2, 3, 3, 3)).shape
+    (1, 4, 6, 6, 6)
+    """
+
+    _ndim = 3
+    _op = staticmethod(conv_transpose3d)
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Size3d,
+        stride: Size3d = 1,
+        padding: Size3d = 0,
+        output_padding: Size3d = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Size3d = 1,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, output_padding,
+            groups, bias, dilation, device, dtype,
+        )  # fmt: skip
+
+
+class LazyConvTranspose1d(_LazyConvTransposeMixin, ConvTranspose1d):  # type: ignore[misc]
+    """A ConvTranspose1d that infers in_channels from the first input (see LazyConvTranspose2d).
+
+    Examples
+    --------
+    >>> import lucid
+    >>> import lucid.nn as nn
+    >>> m = nn.LazyConvTranspose1d(4, 3)
+    >>> m(lucid.zeros(2, 6, 5)).shape, m.in_channels
+    ((2, 4, 7), 6)
+    """
+
+    cls_to_become = ConvTranspose1d
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: Size1d,
+        stride: Size1d = 1,
+        padding: Size1d = 0,
+        output_padding: Size1d = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Size1d = 1,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(
+            out_channels, kernel_size, stride, padding, output_padding,
+            groups, bias, dilation, device, dtype,
+        )  # fmt: skip
+
+
+class LazyConvTranspose3d(_LazyConvTransposeMixin, ConvTranspose3d):  # type: ignore[misc]
+    """A ConvTranspose3d that infers in_channels from the first input (see LazyConvTranspose2d).
+
+    Examples
+    --------
+    >>> import lucid
+    >>> import lucid.nn as nn
+    >>> m = nn.LazyConvTranspose3d(4, 2, stride=2)
+    >>> m(lucid.zeros(1, 3, 2, 2, 2)).shape, m.in_channels
+    ((1, 4, 4, 4, 4), 3)
+    """
+
+    cls_to_become = ConvTranspose3d
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: Size3d,
+        stride: Size3d = 1,
+        padding: Size3d = 0,
+        output_padding: Size3d = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Size3d = 1,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(
+            out_channels, kernel_size, stride, padding, output_padding,
+            groups, bias, dilation, device, dtype,
+        )  # fmt: skip
