@@ -71,6 +71,8 @@ DTYPE_NAMES = (
     "complex128",
 )
 
+_X64_NAMES = ("int64", "uint64", "float64", "complex128")
+
 #: The default floating dtype of arrays lucid creates (torch's default, on every backend).
 DEFAULT_FLOAT = "float32"
 
@@ -286,6 +288,15 @@ def resolve_dtype(xp: Any, dtype: DTypeLike, default: str | None = DEFAULT_FLOAT
             return None
         dtype = default
     name = dtype_name(dtype)
+    if name in _X64_NAMES and array_api_compat.is_jax_namespace(xp):
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            msg = (
+                f"dtype {name!r} on JAX needs 64-bit mode: call "
+                "jax.config.update('jax_enable_x64', True) first (JAX would truncate it)"
+            )
+            raise ValueError(msg)
     found = getattr(xp, name, None)
     if found is None:
         have = tuple(n for n in DTYPE_NAMES if hasattr(xp, n))
@@ -339,8 +350,8 @@ def _parse_device(device: object) -> tuple[str, int | None]:
         return ("cpu", None) if str(device).endswith("'CPU_DEVICE')") else (str(device), None)
     if isinstance(device, str):
         text = device.strip().lower()
-        kind, _, index = text.partition(":")
-        if kind in ("cpu", "cuda", "gpu") and (not index or index.isdigit()):
+        kind, colon, index = text.partition(":")
+        if kind in ("cpu", "cuda", "gpu") and (index.isdigit() if colon else True):
             return ("cpu" if kind == "cpu" else "gpu"), (int(index) if index else None)
     msg = f"unknown device {device!r}; accepted: {_DEVICE_STRINGS}"
     raise ValueError(msg)

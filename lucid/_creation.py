@@ -150,7 +150,8 @@ def full(
     """An array filled with ``fill_value``.
 
     Without ``dtype`` the dtype follows ``torch.full``: ``bool``, ``int64``, ``float32`` or
-    ``complex64`` for a bool, int, float or complex ``fill_value``.
+    ``complex64`` for a bool, int, float or complex ``fill_value`` (JAX without 64-bit
+    mode makes ints ``int32``).
 
     Examples
     --------
@@ -160,16 +161,12 @@ def full(
     >>> lucid.full(3, 7).dtype
     dtype('int64')
     """
-    if dtype is None:
-        if isinstance(fill_value, (bool, np.bool_)):
-            dtype = "bool"
-        elif isinstance(fill_value, (int, np.integer)):
-            dtype = "int64"
-        elif isinstance(fill_value, complex):
-            dtype = "complex64"
-        else:
-            dtype = DEFAULT_FLOAT
-    _, xp, dev, dt = _placement(backend, device, dtype, DEFAULT_FLOAT)
+    default: str | None = DEFAULT_FLOAT
+    if dtype is None and isinstance(fill_value, (bool, int, np.bool_, np.integer)):
+        default = None  # every backend's own: bool, or int64 (int32 on JAX without x64)
+    elif dtype is None and isinstance(fill_value, complex):
+        dtype = "complex64"
+    _, xp, dev, dt = _placement(backend, device, dtype, default)
     dims = _shape((shape,)) if not isinstance(shape, Sequence) else _shape(tuple(shape))
     return xp.full(dims, fill_value, dtype=dt, device=dev)
 

@@ -1,0 +1,221 @@
+"""lucid._backend: default backend selection, DeviceLike / DTypeLike parsing, conversions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import lucid
+from lucid import _backend
+from lucid.testing import available_backends, load_backend
+
+CREATABLE = [b for b in ("numpy", "jax", "torch") if b in available_backends()]
+
+
+@pytest.fixture(autouse=True)
+def _clean_default(monkeypatch):
+    monkeypatch.delenv("LUCID_BACKEND", raising=False)
+    lucid.set_default_backend(None)
+    yield
+    lucid.set_default_backend(None)
+
+
+def _kind(x):
+    return _backend.backend_of(x)
+
+
+def test_default_is_numpy():
+    assert lucid.get_default_backend() == "numpy"
+    assert isinstance(lucid.zeros(2), np.ndarray)
+
+
+@pytest.mark.parametrize("name", CREATABLE)
+def test_set_default_backend(name):
+    lucid.set_default_backend(name)
+    assert lucid.get_default_backend() == name
+    assert _kind(lucid.zeros(2, 3)) == name
+    lucid.set_default_backend(None)
+    assert _kind(lucid.zeros(2, 3)) == "numpy"
+
+
+@pytest.mark.parametrize("name", CREATABLE)
+def test_context_manager_nests_and_restores(name):
+    with lucid.default_backend(name) as chosen:
+        assert chosen == name
+        assert _kind(lucid.ones(1)) == name
+        with lucid.default_backend("numpy"):
+            assert _kind(lucid.ones(1)) == "numpy"
+        assert _kind(lucid.ones(1)) == name
+    assert _kind(lucid.ones(1)) == "numpy"
+
+
+def test_context_manager_restores_after_error():
+    with pytest.raises(RuntimeError), lucid.default_backend("torch"):
+        raise RuntimeError
+    assert lucid.get_default_backend() == "numpy"
+
+
+def test_context_is_local_to_its_thread():
+    seen = []
+    with lucid.default_backend("torch"):
+        thread = threading.Thread(target=lambda: seen.append(lucid.get_default_backend()))
+        thread.start()
+        thread.join()
+    assert seen == ["numpy"]
+
+
+@pytest.mark.parametrize("name", CREATABLE)
+def test_environment_variable(monkeypatch, name):
+    monkeypatch.setenv("LUCID_BACKEND", name)
+    assert lucid.get_default_backend() == name
+    assert _kind(lucid.zeros(1)) == name
+    lucid.set_default_backend("numpy")  # an explicit choice wins over the environment
+    assert _kind(lucid.zeros(1)) == "numpy"
+
+
+def test_bad_environment_variable(monkeypatch):
+    monkeypatch.setenv("LUCID_BACKEND", "tensorflow")
+    with pytest.raises(ValueError, match=r"LUCID_BACKEND.*'numpy'.*'jax'.*'torch'"):
+        lucid.zeros(1)
+
+
+@pytest.mark.parametrize("bad", ["tensorflow", "Torch", "", None.__class__.__name__, 3])
+def test_unknown_backend(bad):
+    with pytest.raises(ValueError, match=r"must be one of .*'numpy', 'jax', 'torch'"):
+        lucid.set_default_backend(bad)
+    with pytest.raises(ValueError, match="must be one of"), lucid.default_backend(bad):
+        pass
+    with pytest.raises(ValueError, match="must be one of"):
+        lucid.zeros(1, backend=bad)
+
+
+# --- devices ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", CREATABLE)
+def test_cpu_device(name):
+    x = lucid.zeros(2, device="cpu", backend=name)
+    assert _backend.device_label(_device(x)) == "cpu"
+
+
+def _device(x):
+    import array_api_compat
+
+    return array_api_compat.device(x)
+
+
+def _has_gpu(name):
+    if name == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    if name == "jax":
+        import jax
+
+        try:
+            return bool(jax.devices("gpu"))
+        except RuntimeError:
+            return False
+    return False
+
+
+@pytest.mark.parametrize("name", CREATABLE)
+@pytest.mark.parametrize("device", ["cuda", "cuda:1", "gpu", "CUDA:0"])
+def test_missing_gpu_is_a_clear_error(name, device):
+    if _has_gpu(name):
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ValueError, match=r"device=.* is not available"):
+        lucid.zeros(2, device=device, backend=name)
+
+
+@pytest.mark.parametrize("device", ["tpu", "cuda:x", "cpu:", "mps0", 3.5])
+def test_unknown_device(device):
+    with pytest.raises(ValueError, match=r"unknown device .*accepted: None, 'cpu', 'cuda'"):
+        lucid.zeros(2, device=device)
+
+
+def test_native_device_objects():
+    torch = pytest.importorskip("torch")
+    jax = pytest.importorskip("jax")
+    t = lucid.zeros(2, device=torch.device("cpu"))  # a torch device selects torch
+    assert _kind(t) == "torch"
+    j = lucid.zeros(2, device=jax.devices("cpu")[0])
+    assert _kind(j) == "jax"
+    # a foreign CPU device means 'cpu' on the chosen backend
+    n = lucid.zeros(2, device=torch.device("cpu"), backend="numpy")
+    assert isinstance(n, np.ndarray)
+    assert _backend.resolve_device("jax", torch.device("cpu")) == jax.devices("cpu")[0]
+
+
+# --- dtypes ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", CREATABLE)
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int32", "int64", "bool"])
+def test_dtype_names(name, dtype):
+    load_backend(name)  # JAX: 64-bit mode, as in every backend test
+    x = lucid.zeros(3, dtype=dtype, backend=name)
+    assert _backend.dtype_name(x.dtype) == dtype
+
+
+def test_dtype_objects():
+    torch = pytest.importorskip("torch")
+    assert lucid.zeros(1, dtype=np.float64).dtype == np.float64
+    assert lucid.zeros(1, dtype=np.dtype("float16")).dtype == np.float16
+    t = lucid.zeros(1, dtype=torch.float64)  # a torch dtype selects torch
+    assert t.dtype == torch.float64
+    assert lucid.zeros(1, dtype=torch.float64, backend="numpy").dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", ["float", "f4", "float128", "torch.float32x", object()])
+def test_unknown_dtype(dtype):
+    with pytest.raises(ValueError, match=r"unknown dtype .*'float32'"):
+        lucid.zeros(1, dtype=dtype)
+
+
+def test_dtype_missing_from_backend():
+    with pytest.raises(ValueError, match=r"'bfloat16' is not available"):
+        lucid.zeros(1, dtype="bfloat16", backend="numpy")
+
+
+# --- conversion ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", [*CREATABLE, "array_api_strict"])
+def test_convert_between_backends(backend, target):
+    if target not in available_backends():
+        pytest.skip(f"{target} not installed")
+    data = np.arange(6.0).reshape(2, 3)
+    x = backend.asarray(data, dtype="float64")
+    y = _backend.convert(x, target, dtype="float32")
+    assert _kind(y) == target
+    assert _backend.dtype_name(y.dtype) == "float32"
+    np.testing.assert_array_equal(_backend.to_numpy(y), data.astype(np.float32))
+
+
+def test_backend_of_ignores_non_arrays():
+    assert _backend.backend_of([1.0]) is None
+
+
+def test_no_framework_imported_unless_used():
+    code = (
+        "import sys, lucid, lucid.nn as nn\n"
+        "m = nn.Sequential(nn.LazyConvTranspose2d(4, 3), nn.ReLU())\n"
+        "y = m(lucid.randn(1, 2, 5, 5))\n"
+        "m.load_state_dict(m.state_dict())\n"
+        "print(sorted(k for k in ('jax', 'torch', 'array_api_strict') if k in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_jax_float64_without_x64_is_a_clear_error():
+    jax = pytest.importorskip("jax")
+    with jax.enable_x64(False), pytest.raises(ValueError, match="jax_enable_x64"):
+        lucid.zeros(2, dtype="float64", backend="jax")
+    with jax.enable_x64(False):
+        assert lucid.zeros(2, backend="jax").dtype == np.float32
