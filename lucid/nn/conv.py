@@ -32,7 +32,7 @@ from .._typing import Array, DeviceLike, DTypeLike, Size1d, Size2d, Size3d
 from ..ops import conv_transpose1d, conv_transpose2d, conv_transpose3d
 from ..ops._params import validate_conv_transpose_params
 from . import init
-from .lazy import LazyModuleMixin, _lock
+from .lazy import LazyModuleMixin, _lock, _pending
 from .module import Module, check_input_placement, describe_placement
 
 __all__ = [
@@ -428,7 +428,7 @@ class _LazyConvTransposeMixin(LazyModuleMixin):
                 if conv._has_bias and new_bias is None:
                     _, fresh = conv._initial_values(in_channels)
                     values["bias"] = from_numpy(fresh, backend, device, dtype)
-                if self.has_uninitialized_params():
+                if _pending(self, ("weight",)):
                     self._lazy_commit(values, {"in_channels": in_channels})
                 else:  # another thread got there first: load as into an eager module
                     conv.weight, conv.bias = values["weight"], values["bias"]

@@ -31,6 +31,12 @@ __all__ = ["LazyModuleMixin"]
 _lock = threading.RLock()
 
 
+def _pending(module: object, names: tuple[str, ...]) -> bool:
+    """Whether any of ``names`` is still ``None`` (safe after the class has changed)."""
+    params = module.__dict__.get("_parameters", {})
+    return any(params.get(name) is None for name in names if name in params)
+
+
 class LazyModuleMixin:
     """Mix in before an eager module class to defer parameter creation.
 
@@ -45,8 +51,7 @@ class LazyModuleMixin:
 
     def has_uninitialized_params(self) -> bool:
         """Whether the module still waits for its first input (or state dict)."""
-        params = self.__dict__.get("_parameters", {})
-        return any(params.get(name) is None for name in self._lazy_params)
+        return _pending(self, self._lazy_params)
 
     def _pytree_token(self) -> Any:
         return self if self.has_uninitialized_params() else None
@@ -57,10 +62,11 @@ class LazyModuleMixin:
 
     def materialize(self, x: Array) -> None:
         """Create the parameters for input ``x`` unless that has happened already."""
-        if not self.has_uninitialized_params():
+        names = self._lazy_params  # read now: another thread may change our class
+        if not _pending(self, names):
             return
         with _lock:
-            if not self.has_uninitialized_params():
+            if not _pending(self, names):
                 return
             params, config = self._lazy_create(x)
             self._lazy_commit(params, config)
@@ -81,7 +87,11 @@ class LazyModuleMixin:
             self.__class__ = self.cls_to_become
         # A copy made by jax while tracing hands its (concrete) parameters back.
         origin = origin_ref() if origin_ref is not None else None
-        if origin is not None and origin is not self and origin.has_uninitialized_params():
+        if (
+            isinstance(origin, LazyModuleMixin)
+            and origin is not self
+            and origin.has_uninitialized_params()
+        ):
             origin._lazy_commit(
                 {name: state["_parameters"][name] for name in params}, dict(config)
             )

@@ -548,7 +548,11 @@ def check_input_placement(module: Module, x: Any, param: Array) -> None:
     fixes = []
     if source != target:
         fixes.append(repr(source))
-    if x.dtype != param.dtype and not (source != target and dtype_label(x.dtype) == dtype_label(param.dtype)):
+    if source != target:
+        same_dtype = dtype_label(x.dtype) == dtype_label(param.dtype)
+    else:
+        same_dtype = x.dtype == param.dtype
+    if not same_dtype:
         fixes.append(f"dtype={dtype_label(x.dtype)!r}")
     if source == target and not (_is_tracer(x) or _is_tracer(param)):
         x_device = array_api_compat.device(x)
