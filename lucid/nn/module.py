@@ -256,7 +256,11 @@ class Module:
     ) -> Iterator[tuple[str, Array]]:
         """``(dotted name, array)`` for each parameter that is not ``None``."""
         seen: set[int] = set()
-        owners = self.named_modules(prefix=prefix) if recurse else iter([(prefix, self)])
+        owners = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else iter([(prefix, self)])
+        )
         for owner_prefix, module in owners:
             for name, param in module._parameters.items():
                 if param is None or (remove_duplicate and id(param) in seen):
@@ -366,7 +370,7 @@ class Module:
         plan: list[Callable[[], None]] = []
         errors: list[str] = []
         expected: list[str] = []
-        for prefix, module in self.named_modules():
+        for prefix, module in self.named_modules(remove_duplicate=False):
             expected += module._load_plan(state_dict, f"{prefix}." if prefix else "", plan, errors)
         wanted = set(expected)
         missing = [key for key in expected if key not in state_dict]
