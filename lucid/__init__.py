@@ -1,11 +1,13 @@
 """lucid: neural-network layers written once against the Python Array API standard."""
 
-from . import ops, random
+from . import (
+    nn,
+    ops,
+    random,
+)
 from ._backend import default_backend, get_default_backend, set_default_backend
 from ._creation import asarray, empty, full, ones, rand, randn, zeros
 from .random import manual_seed
-
-from . import nn  # noqa: E402  (nn uses the creation functions above)
 
 __version__ = "0.1.0"
 

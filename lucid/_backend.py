@@ -276,7 +276,10 @@ def dtype_name(dtype: object) -> str:
             except TypeError:
                 name = text
     if name not in DTYPE_NAMES:
-        msg = f"unknown dtype {dtype!r}; accepted: None, a backend's dtype object or one of {DTYPE_NAMES}"
+        msg = (
+            f"unknown dtype {dtype!r}; accepted: None, a backend's dtype object "
+            f"or one of {DTYPE_NAMES}"
+        )
         raise ValueError(msg)
     return name
 
@@ -291,7 +294,7 @@ def resolve_dtype(xp: Any, dtype: DTypeLike, default: str | None = DEFAULT_FLOAT
     if name in _X64_NAMES and array_api_compat.is_jax_namespace(xp):
         import jax
 
-        if not jax.config.jax_enable_x64:
+        if not jax.config.read("jax_enable_x64"):
             msg = (
                 f"dtype {name!r} on JAX needs 64-bit mode: call "
                 "jax.config.update('jax_enable_x64', True) first (JAX would truncate it)"
@@ -408,7 +411,10 @@ def resolve_device(backend: str, device: DeviceLike) -> Any:
         msg = f"{where} is not available: jax sees {len(gpus)} GPU device(s); use 'cpu'"
         raise ValueError(msg)
     if backend == "numpy":
-        msg = f"{where} is not available with backend 'numpy', whose arrays live on the CPU; use 'cpu' or backend 'torch'/'jax'"
+        msg = (
+            f"{where} is not available with backend 'numpy', whose arrays live on the CPU; "
+            "use 'cpu' or backend 'torch'/'jax'"
+        )
         raise ValueError(msg)
     msg = f"{where} is not available with backend {backend!r}; accepted: {_DEVICE_STRINGS}"
     raise ValueError(msg)
@@ -434,9 +440,9 @@ def to_numpy(x: Array) -> np.ndarray:
     """``x`` as a NumPy array (a copy when it lives elsewhere)."""
     name = backend_of(x)
     if name == "numpy":
-        return x  # type: ignore[no-any-return]
+        return x
     if name == "torch":
-        return x.detach().cpu().resolve_conj().numpy()  # type: ignore[no-any-return]
+        return x.detach().cpu().resolve_conj().numpy()
     if name == "array_api_strict":
         return np.from_dlpack(x)
     return np.asarray(x)
@@ -463,6 +469,18 @@ def from_numpy(array: np.ndarray, backend: str, device: Any = None, dtype: Any =
 
         return torch.tensor(array, dtype=dtype, device=device)
     return xp.asarray(array, dtype=dtype, device=device, copy=True)
+
+
+def fresh_copy(x: Array) -> Array:
+    """A copy of a mutable array (JAX arrays are immutable and returned as they are)."""
+    name = backend_of(x)
+    if name == "numpy":
+        return np.array(x, copy=True)
+    if name == "torch":
+        return x.detach().clone()
+    if name == "array_api_strict":
+        return namespace(name).asarray(x, copy=True)
+    return x
 
 
 def convert(

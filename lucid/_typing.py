@@ -6,7 +6,7 @@ array, device and dtype classes belong to backends lucid does not import.
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 __all__ = ["Array", "DTypeLike", "DeviceLike", "Size1d", "Size2d", "Size3d", "SizeNd"]
 
@@ -14,13 +14,13 @@ __all__ = ["Array", "DTypeLike", "DeviceLike", "Size1d", "Size2d", "Size3d", "Si
 Array = Any
 
 #: An int, or a tuple of one int per spatial dimension.
-Size1d = Union[int, tuple[int]]
-Size2d = Union[int, tuple[int, int]]
-Size3d = Union[int, tuple[int, int, int]]
-SizeNd = Union[int, tuple[int, ...]]
+Size1d = int | tuple[int]
+Size2d = int | tuple[int, int]
+Size3d = int | tuple[int, int, int]
+SizeNd = int | tuple[int, ...]
 
 #: ``None``, ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ``'gpu'`` or a backend's own device object.
-DeviceLike = Union[str, Any, None]
+DeviceLike = str | Any | None
 
 #: ``None``, a name such as ``'float32'``, or a backend's own dtype object.
-DTypeLike = Union[str, Any, None]
+DTypeLike = str | Any | None

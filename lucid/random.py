@@ -103,9 +103,7 @@ def uniform(
         return _generator.uniform(low, high, size=tuple(shape))
 
 
-def normal(
-    shape: Sequence[int], generator: np.random.Generator | None = None
-) -> np.ndarray:
+def normal(shape: Sequence[int], generator: np.random.Generator | None = None) -> np.ndarray:
     """Float64 samples from the standard normal distribution (NumPy)."""
     if generator is not None:
         return generator.standard_normal(size=tuple(shape))

@@ -25,7 +25,9 @@ def test_shape_as_varargs_or_tuple(backend, fn, shape):
 
 
 def test_values(backend):
-    np.testing.assert_array_equal(backend.to_numpy(_on(backend, lucid.zeros, 2, 3)), np.zeros((2, 3)))
+    np.testing.assert_array_equal(
+        backend.to_numpy(_on(backend, lucid.zeros, 2, 3)), np.zeros((2, 3))
+    )
     np.testing.assert_array_equal(backend.to_numpy(_on(backend, lucid.ones, 2, 3)), np.ones((2, 3)))
     np.testing.assert_array_equal(
         backend.to_numpy(_on(backend, lucid.full, (2, 2), 1.5)), np.full((2, 2), 1.5)
@@ -116,8 +118,6 @@ def test_seeded_random_is_the_same_on_every_backend(backend):
 def test_randn_float64(backend):
     lucid.manual_seed(5)
     x = _on(backend, lucid.randn, 4, dtype="float64")
-    np.testing.assert_array_equal(
-        backend.to_numpy(x), np.random.default_rng(5).standard_normal(4)
-    )
+    np.testing.assert_array_equal(backend.to_numpy(x), np.random.default_rng(5).standard_normal(4))
     assert backend_of(x) == backend_of(backend.asarray([0.0]))
     assert to_numpy(x).dtype == np.float64

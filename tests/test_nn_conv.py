@@ -97,7 +97,10 @@ def test_torch_parameters_are_leaves():
     ("kwargs", "message"),
     [
         ({"out_channels": 6, "groups": 4}, "out_channels must be divisible by groups"),
-        ({"in_channels": 6, "groups": 4, "out_channels": 8}, "in_channels must be divisible by groups"),
+        (
+            {"in_channels": 6, "groups": 4, "out_channels": 8},
+            "in_channels must be divisible by groups",
+        ),
         ({"in_channels": 0}, "in_channels must be a positive int, got 0"),
         ({"out_channels": -2}, "out_channels must be a positive int, got -2"),
         ({"kernel_size": 0}, "kernel_size must be positive"),
@@ -106,7 +109,10 @@ def test_torch_parameters_are_leaves():
         ({"dilation": 0}, "dilation must be positive"),
         ({"padding": "same"}, "String padding is not supported"),
         ({"padding": "valid"}, "String padding is not supported"),
-        ({"output_padding": 2, "stride": 2}, "output_padding must be smaller than either stride or dilation"),
+        (
+            {"output_padding": 2, "stride": 2},
+            "output_padding must be smaller than either stride or dilation",
+        ),
         ({"groups": 0}, "groups must be a positive int"),
     ],
 )
@@ -147,8 +153,10 @@ def test_initial_distribution_is_torchs(backend, cin, cout, k, groups):
     fan_in = cout // groups * math.prod(k)
     reference = torch.nn.ConvTranspose2d(cin, cout, k, groups=groups)
     gain = math.sqrt(2.0 / (1 + 5))
-    torch_bound = math.sqrt(3.0) * gain / math.sqrt(
-        torch.nn.init._calculate_fan_in_and_fan_out(reference.weight)[0]
+    torch_bound = (
+        math.sqrt(3.0)
+        * gain
+        / math.sqrt(torch.nn.init._calculate_fan_in_and_fan_out(reference.weight)[0])
     )
     assert math.isclose(torch_bound, 1 / math.sqrt(fan_in))
     lucid.manual_seed(99)
@@ -190,7 +198,9 @@ def test_same_seed_same_weights_everywhere(backend):
 
 @pytest.mark.parametrize("config", CONFIGS)
 def test_repr_matches_torch(config):
-    assert repr(nn.ConvTranspose2d(8, 12, **config)) == repr(torch.nn.ConvTranspose2d(8, 12, **config))
+    assert repr(nn.ConvTranspose2d(8, 12, **config)) == repr(
+        torch.nn.ConvTranspose2d(8, 12, **config)
+    )
 
 
 def test_reset_parameters(backend):

@@ -57,8 +57,12 @@ def test_traversal_matches_torch():
     mine, theirs = decoder(), torch_decoder()
     assert [n for n, _ in mine.named_parameters()] == [n for n, _ in theirs.named_parameters()]
     assert [n for n, _ in mine.named_modules()] == [n for n, _ in theirs.named_modules()]
-    assert [type(m).__name__ for m in mine.children()] == [type(m).__name__ for m in theirs.children()]
-    assert [type(m).__name__ for m in mine.modules()] == [type(m).__name__ for m in theirs.modules()]
+    assert [type(m).__name__ for m in mine.children()] == [
+        type(m).__name__ for m in theirs.children()
+    ]
+    assert [type(m).__name__ for m in mine.modules()] == [
+        type(m).__name__ for m in theirs.modules()
+    ]
     assert list(mine.state_dict()) == list(theirs.state_dict())
     assert len(list(mine.parameters())) == 3
     assert len(list(mine.parameters(recurse=False))) == 0
@@ -80,7 +84,7 @@ def test_parameter_registration_and_assignment():
         m.scale = "x"
     with pytest.raises(KeyError, match="already exists"):
         m.register_parameter("note", lucid.ones(1))
-    with pytest.raises(KeyError, match='without "."'):
+    with pytest.raises(KeyError, match=r'without "\."'):
         m.register_parameter("a.b", lucid.ones(1))
     with pytest.raises(TypeError, match="must be an array or None"):
         m.register_parameter("w", [1.0])

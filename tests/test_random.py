@@ -28,7 +28,9 @@ def test_stream_is_numpys_default_rng():
     np.testing.assert_array_equal(got, np.random.default_rng(2024).uniform(-1.0, 1.0, 10))
 
 
-@pytest.mark.parametrize(("seed", "error"), [(-1, ValueError), (1.5, TypeError), ("1", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    ("seed", "error"), [(-1, ValueError), (1.5, TypeError), ("1", TypeError), (True, TypeError)]
+)
 def test_bad_seeds(seed, error):
     with pytest.raises(error, match="seed must be a non-negative int"):
         lucid.manual_seed(seed)

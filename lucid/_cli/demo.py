@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..testing import available_backends
+
 LATENT = (4, 128, 8, 8)
 SEED = 0
 
@@ -42,9 +44,12 @@ def _torch_reference(decoder: Any, z: np.ndarray) -> np.ndarray | None:
         if name == "ConvTranspose2d":
             layers.append(
                 torch.nn.ConvTranspose2d(
-                    layer.in_channels, layer.out_channels, layer.kernel_size,
-                    stride=layer.stride, padding=layer.padding,
-                )  # fmt: skip
+                    layer.in_channels,
+                    layer.out_channels,
+                    layer.kernel_size,
+                    stride=layer.stride,
+                    padding=layer.padding,
+                )
             )
         elif name == "LeakyReLU":
             layers.append(torch.nn.LeakyReLU(layer.negative_slope))
@@ -55,7 +60,7 @@ def _torch_reference(decoder: Any, z: np.ndarray) -> np.ndarray | None:
              _numpy_state(decoder).items()}  # fmt: skip
     reference.load_state_dict(state)
     with torch.no_grad():
-        return reference(torch.from_numpy(z.astype(np.float64))).numpy()  # type: ignore[no-any-return]
+        return reference(torch.from_numpy(z.astype(np.float64))).numpy()
 
 
 def _numpy_state(module: Any) -> dict[str, np.ndarray]:
@@ -76,6 +81,7 @@ def _median_ms(fn: Any, repeat: int = 5) -> float:
 def run_backend(name: str) -> dict[str, Any]:
     """Build, materialise and time the decoder on backend ``name``."""
     import lucid
+
     from .._backend import to_numpy
 
     lucid.manual_seed(SEED)
@@ -112,9 +118,9 @@ def run_backend(name: str) -> dict[str, Any]:
 
 def main() -> int:
     """Print the demo; returns the process exit code (1 if any backend disagrees with torch)."""
-    from ..testing import available_backends
-
-    backends = [b for b in ("numpy", "jax", "torch", "array_api_strict") if b in available_backends()]
+    backends = [
+        b for b in ("numpy", "jax", "torch", "array_api_strict") if b in available_backends()
+    ]
     print(f"lucid demo: a lazy decoder from the latent shape {LATENT}")
     status = 0
     printed_model = False
@@ -124,7 +130,7 @@ def main() -> int:
     for name in backends:
         try:
             result = run_backend(name)
-        except Exception as error:  # noqa: BLE001 - report and carry on with the next backend
+        except Exception as error:
             rows.append(f"  {name:<17} FAILED: {type(error).__name__}: {error}")
             status = 1
             continue
@@ -142,10 +148,10 @@ def main() -> int:
         if reference is None:
             parity = "torch not installed"
         else:
-            error = float(np.max(np.abs(result["y"] - reference)) / np.max(np.abs(reference)))
-            ok = error <= 1e-5
+            rel = float(np.max(np.abs(result["y"] - reference)) / np.max(np.abs(reference)))
+            ok = rel <= 1e-5
             status |= 0 if ok else 1
-            parity = f"{error:.1e} {'ok' if ok else 'MISMATCH'}"
+            parity = f"{rel:.1e} {'ok' if ok else 'MISMATCH'}"
         jit = " (jax.jit)" if name == "jax" else ""
         rows.append(
             f"  {name:<17} {result['y'].shape!s:<18} {parity:<22} {result['ms']:8.2f} ms{jit}"

@@ -51,7 +51,8 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)):
-            msg = f"negative_slope must be a float, got {type(negative_slope).__name__} {negative_slope!r}"
+            kind = type(negative_slope).__name__
+            msg = f"negative_slope must be a float, got {kind} {negative_slope!r}"
             raise TypeError(msg)
         self.negative_slope = negative_slope
 

@@ -40,8 +40,8 @@ class Sequential(Module):
             for name, module in args[0].items():
                 self.add_module(name, module)
         else:
-            for index, module in enumerate(args):
-                self.add_module(str(index), module)  # type: ignore[arg-type]
+            for index, item in enumerate(args):
+                self.add_module(str(index), item)  # type: ignore[arg-type]
 
     def forward(self, x: Any) -> Any:
         for module in self._modules.values():

@@ -21,6 +21,7 @@ from .._backend import (
     check_backend,
     convert,
     dtype_name,
+    fresh_copy,
     from_numpy,
     get_default_backend,
     namespace,
@@ -49,7 +50,7 @@ def _positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         msg = f"{name} must be an int, got {type(value).__name__} {value!r}"
         raise TypeError(msg)
-    number = operator.index(value)  # type: ignore[arg-type]
+    number = operator.index(value)
     if number <= 0:
         msg = f"{name} must be a positive int, got {number}"
         raise ValueError(msg)
@@ -72,6 +73,8 @@ class _ConvTransposeNd(Module):
     output_padding: tuple[int, ...]
     dilation: tuple[int, ...]
     groups: int
+    weight: Array
+    bias: Array | None
 
     def __init__(
         self,
@@ -192,7 +195,7 @@ class _ConvTransposeNd(Module):
         )
 
     def extra_repr(self) -> str:
-        """``in_channels, out_channels, kernel_size=..., stride=...`` and the non-default options."""
+        """``in_channels, out_channels, kernel_size=..., stride=...`` and non-default options."""
         n = self._ndim
         text = (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -290,18 +293,20 @@ class _LazyConvTransposeMixin(LazyModuleMixin):
             native_device = array_api_compat.device(array)
         else:
             native_device = None
-        if not loading and (dtype is not None or device is not None):
-            if native_dtype != array.dtype or (
+        if not loading and (
+            (dtype is not None and native_dtype != array.dtype)
+            or (
                 device is not None
                 and native_device != array_api_compat.device(array)
                 and array_api_compat.device(array) is not None
-            ):
-                msg = (
-                    f"{type(self).__name__} was constructed for device={device!r}, "
-                    f"dtype={dtype!r} but the input is {describe_placement(array)}; "
-                    f"convert the input, or move the module with .to(...)"
-                )
-                raise TypeError(msg)
+            )
+        ):
+            msg = (
+                f"{type(self).__name__} was constructed for device={device!r}, "
+                f"dtype={dtype!r} but the input is {describe_placement(array)}; "
+                f"convert the input, or move the module with .to(...)"
+            )
+            raise TypeError(msg)
         return target, native_device, native_dtype
 
     def _weight_problem(self, shape: tuple[int, ...]) -> str | None:
@@ -376,7 +381,7 @@ class _LazyConvTransposeMixin(LazyModuleMixin):
         errors: list[str],
     ) -> list[str]:
         if not self.has_uninitialized_params():
-            return super()._load_plan(state_dict, prefix, plan, errors)  # type: ignore[misc,no-any-return]
+            return super()._load_plan(state_dict, prefix, plan, errors)  # type: ignore[misc]
         conv: Any = self
         wkey, bkey = f"{prefix}weight", f"{prefix}bias"
         expected = [wkey, bkey] if conv._has_bias else [wkey]
@@ -415,8 +420,8 @@ class _LazyConvTransposeMixin(LazyModuleMixin):
                 return expected
         try:
             backend, device, dtype = self._lazy_placement_for(weight, loading=True)
-            new_weight = convert(weight, backend, device, dtype)
-            new_bias = None if bias is None else convert(bias, backend, device, dtype)
+            new_weight = _copied(weight, backend, device, dtype)
+            new_bias = None if bias is None else _copied(bias, backend, device, dtype)
         except (TypeError, ValueError) as error:
             errors.append(f"cannot materialize {wkey!r}: {error}")
             return expected
@@ -437,7 +442,14 @@ class _LazyConvTransposeMixin(LazyModuleMixin):
         return expected
 
 
+def _copied(value: Array, backend: str, device: Any, dtype: Any) -> Array:
+    """``value`` converted, never aliasing the caller's (mutable) array."""
+    new = convert(value, backend, device, dtype)
+    return fresh_copy(new) if new is value else new
+
+
 # --- the public classes --------------------------------------------------------------
+
 
 class ConvTranspose2d(_ConvTransposeNd):
     """2-D transposed convolution over ``(N, C_in, H, W)`` or ``(C_in, H, W)`` inputs.
@@ -620,7 +632,10 @@ class LazyConvTranspose2d(_LazyConvTransposeMixin, ConvTranspose2d):  # type: ig
         device: DeviceLike = None,
         dtype: DTypeLike = None,
     ) -> None:
-        """Initialise the LazyConvTranspose2d module. See the class docstring for parameter semantics."""
+        """Initialise the LazyConvTranspose2d module.
+
+        See the class docstring for parameter semantics.
+        """
         super().__init__(
             out_channels, kernel_size, stride, padding, output_padding,
             groups, bias, dilation, device, dtype,

@@ -42,7 +42,9 @@ def calculate_fan_in_and_fan_out(shape: Sequence[int]) -> tuple[int, int]:
     (1024, 2048)
     """
     if len(shape) < 2:
-        msg = f"fan in and fan out need a weight with at least 2 dimensions, got shape {tuple(shape)}"
+        msg = (
+            f"fan in and fan out need a weight with at least 2 dimensions, got shape {tuple(shape)}"
+        )
         raise ValueError(msg)
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive

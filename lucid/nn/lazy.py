@@ -58,7 +58,7 @@ class LazyModuleMixin:
 
     def _lazy_target(self) -> tuple[str | None, DeviceLike, DTypeLike]:
         """``(backend, device, dtype)`` chosen at construction or with ``.to(...)``."""
-        return self.__dict__.get("_lazy_placement", (None, None, None))  # type: ignore[no-any-return]
+        return self.__dict__.get("_lazy_placement", (None, None, None))
 
     def materialize(self, x: Array) -> None:
         """Create the parameters for input ``x`` unless that has happened already."""
@@ -84,7 +84,7 @@ class LazyModuleMixin:
         state.pop("_lazy_placement", None)
         origin_ref = state.pop("_lazy_origin", None)
         if self.cls_to_become is not None:
-            self.__class__ = self.cls_to_become
+            self.__class__ = self.cls_to_become  # type: ignore[assignment]
         # A copy made by jax while tracing hands its (concrete) parameters back.
         origin = origin_ref() if origin_ref is not None else None
         if (
@@ -92,9 +92,7 @@ class LazyModuleMixin:
             and origin is not self
             and origin.has_uninitialized_params()
         ):
-            origin._lazy_commit(
-                {name: state["_parameters"][name] for name in params}, dict(config)
-            )
+            origin._lazy_commit({name: state["_parameters"][name] for name in params}, dict(config))
 
     def _to_plan(
         self, backend: str | None, device: DeviceLike, dtype: DTypeLike, steps: list[Any]

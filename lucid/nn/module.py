@@ -43,6 +43,7 @@ from .._backend import (
     convert,
     device_label,
     dtype_name,
+    fresh_copy,
     on_jax,
 )
 from .._typing import Array, DeviceLike, DTypeLike
@@ -64,7 +65,8 @@ class _IncompatibleKeys(NamedTuple):
             f"unexpected_keys={self.unexpected_keys})"
         )
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        return self.__repr__()
 
 
 def _is_floating(array: Array) -> bool:
@@ -186,7 +188,10 @@ class Module:
             params[name] = _as_parameter(value)
         elif name in modules:
             if value is not None:
-                msg = f"cannot assign {type(value).__name__} as child module {name!r} (Module or None expected)"
+                msg = (
+                    f"cannot assign {type(value).__name__} as child module {name!r} "
+                    "(Module or None expected)"
+                )
                 raise TypeError(msg)
             modules[name] = None
         else:
@@ -345,7 +350,9 @@ class Module:
             plan.append(_Assign(self, name, new))
         return expected
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True
+    ) -> _IncompatibleKeys:
         """Copy parameters from ``state_dict`` (any backend's arrays) into this module.
 
         Values are converted to each parameter's backend, device and dtype (on torch
@@ -426,7 +433,9 @@ class Module:
         if dtype is not None:
             name = dtype_name(dtype)
             if not name.startswith(("float", "bfloat", "complex")):
-                msg = f"Module.to only accepts floating point or complex dtypes, got dtype={dtype!r}"
+                msg = (
+                    f"Module.to only accepts floating point or complex dtypes, got dtype={dtype!r}"
+                )
                 raise TypeError(msg)
         steps: list[Callable[[], None]] = []
         for module in self.modules():
@@ -509,7 +518,8 @@ def convert_like(value: Array, like: Array) -> Array:
     """``value`` converted to the backend, device and dtype of ``like``."""
     target = backend_of(like)
     device = array_api_compat.device(like)
-    return convert(value, target, device, like.dtype)
+    new = convert(value, target, device, like.dtype)
+    return fresh_copy(new) if new is value else new
 
 
 # --- placement of inputs ---------------------------------------------------------------
@@ -609,7 +619,7 @@ class _Static:
                 return self.origin is other.origin
         try:
             return bool(self._key() == other._key())
-        except Exception:  # noqa: BLE001 - unorderable/odd static values: fall back to identity
+        except Exception:
             return self.items is other.items
 
     def __hash__(self) -> int:
@@ -619,7 +629,9 @@ class _Static:
                 parts.append(hash((key, value)))
             except TypeError:
                 parts.append(hash(key))
-        return hash((self.param_names, self.module_names, tuple(parts), id(self.origin and self.origin())))
+        return hash(
+            (self.param_names, self.module_names, tuple(parts), id(self.origin and self.origin()))
+        )
 
 
 def _flatten_with_keys(module: Module) -> tuple[list[tuple[Any, Any]], _Static]:
