@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import importlib.abc
 import importlib.util
 import os
 import sys
@@ -99,10 +100,37 @@ def _run_jax_hooks() -> None:
 
 
 def on_jax(hook: Callable[[], None]) -> None:
-    """Run ``hook`` once JAX is in use (immediately if it is already imported)."""
+    """Run ``hook`` once JAX is in use (immediately if it is already imported).
+
+    When JAX is not imported yet, a one-shot import hook runs ``hook`` right after
+    ``import jax`` completes, so lucid never imports JAX itself.
+    """
     _jax_hooks.append(hook)
     if _jax_hooks_ran or "jax" in sys.modules:
         hook()
+    elif not any(isinstance(f, _JaxImportHook) for f in sys.meta_path):
+        sys.meta_path.insert(0, _JaxImportHook())
+
+
+class _JaxImportHook(importlib.abc.MetaPathFinder):
+    """Finds nothing itself; wraps the loader of ``jax`` to run lucid's hooks after it."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != "jax":
+            return None
+        sys.meta_path.remove(self)  # one shot; also keeps the lookup below from recursing
+        spec = importlib.util.find_spec("jax")
+        loader = getattr(spec, "loader", None)
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        original = loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            original(module)
+            _run_jax_hooks()
+
+        loader.exec_module = exec_module  # this spec's own loader instance
+        return spec
 
 
 def check_backend(name: object, what: str = "backend") -> str:

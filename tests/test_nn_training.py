@@ -173,3 +173,20 @@ def test_lazy_module_materializes_as_jit_argument(jax):
         np.testing.assert_allclose(np.asarray(m(x)), np.asarray(y), rtol=1e-6)
     assert not np.array_equal(np.asarray(first.weight), np.asarray(second.weight))
     np.testing.assert_allclose(np.asarray(apply(first, x)), np.asarray(y1), rtol=1e-6)
+
+
+def test_module_made_before_jax_is_imported_is_a_pytree():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lucid, lucid.nn as nn\n"
+        "m = nn.Sequential(nn.ConvTranspose2d(2, 3, 3), nn.ReLU())\n"
+        "assert 'jax' not in sys.modules\n"
+        "import jax, jax.numpy as jnp\n"
+        "y = jax.jit(lambda mod, x: mod(x))(m.to('numpy'), jnp.ones((1, 2, 4, 4)))\n"
+        "print(len(jax.tree_util.tree_leaves(m)), y.shape)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "2 (1, 3, 6, 6)"
