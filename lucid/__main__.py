@@ -1,4 +1,9 @@
-"""``python -m lucid``: environment report and self-check; ``python -m lucid bench``: benchmarks."""
+"""Usage: python -m lucid [demo | bench [options]]
+
+python -m lucid          environment report, self-check on every backend, decoder demo
+python -m lucid demo     the lazy-decoder demo alone
+python -m lucid bench    benchmarks against the native ops (--help for options)
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,12 @@ def main(argv: list[str] | None = None) -> int:
         from ._cli.bench import main as bench_main
 
         return bench_main(args[1:])
+    if args == ["demo"]:
+        from ._cli.demo import main as demo_main
+
+        return demo_main()
     if args and args[0] not in ("-h", "--help"):
-        print(f"unknown command {args[0]!r}; usage: python -m lucid [bench [options]]")
+        print(f"unknown command {args[0]!r}\n{__doc__}")
         return 2
     if args:
         print(__doc__)

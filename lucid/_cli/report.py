@@ -1,4 +1,4 @@
-"""``python -m lucid``: what is installed, and a self-check of conv_transpose2d on each backend.
+"""``python -m lucid``: what is installed, a self-check of conv_transpose2d on each backend, a demo.
 
 For every installed backend the self-check runs :func:`lucid.ops.conv_transpose2d` on a
 few layers, prints the output shape, the relative error against torch's native op when
@@ -161,10 +161,15 @@ def self_check() -> bool:
 
 
 def main() -> int:
+    """Environment, self-check, then the lazy-decoder demo; 1 if anything disagrees."""
+    from .demo import main as demo_main
+
     print_environment()
     ok = self_check()
     print("\nself-check passed" if ok else "\nself-check FAILED: results differ from torch")
-    return 0 if ok else 1
+    print()
+    demo_status = demo_main()
+    return 0 if ok and demo_status == 0 else 1
 
 
 if __name__ == "__main__":
