@@ -139,6 +139,9 @@ def test_size_mismatch_leaves_everything_unchanged(backend):
     sd["2.0.weight"] = backend.asarray(np.zeros((4, 2, 2, 2)))
     with pytest.raises(RuntimeError, match=r"size mismatch for 2\.0\.weight"):
         m.load_state_dict(sd)
+    # lucid's rule for bad input: the same failure is also a ValueError.
+    with pytest.raises(ValueError, match=r"size mismatch for 2\.0\.weight"):
+        m.load_state_dict(sd)
     for key, value in m.state_dict().items():  # 0.weight was not zeroed either
         np.testing.assert_array_equal(to_numpy(value), before[key])
     with pytest.raises(TypeError, match="dict-like"):

@@ -48,7 +48,15 @@ from .._backend import (
 )
 from .._typing import Array, DeviceLike, DTypeLike
 
-__all__ = ["Module", "check_input_placement", "describe_placement"]
+__all__ = ["Module", "StateDictError", "check_input_placement", "describe_placement"]
+
+
+class StateDictError(RuntimeError, ValueError):
+    """A state dict that does not fit the module; nothing was loaded.
+
+    A ``RuntimeError``, as torch raises, and a ``ValueError``, as lucid raises for every
+    bad input, so either ``except`` clause catches it.
+    """
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -358,7 +366,8 @@ class Module:
         Values are converted to each parameter's backend, device and dtype (on torch
         they are copied in place).  Unmaterialised lazy modules materialise from the
         shapes they find.  All checks run first: when anything is wrong, a
-        ``RuntimeError`` lists every problem and the module is left unchanged.
+        :class:`StateDictError` (a ``RuntimeError`` and a ``ValueError``) lists every
+        problem and the module is left unchanged.
 
         Parameters
         ----------
@@ -392,7 +401,7 @@ class Module:
         if errors:
             joined = "\n\t".join(errors)
             msg = f"Error(s) in loading state_dict for {type(self).__name__}:\n\t{joined}"
-            raise RuntimeError(msg)
+            raise StateDictError(msg)
         for step in plan:
             step()
         return _IncompatibleKeys(missing, unexpected)
