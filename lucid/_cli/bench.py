@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -66,6 +67,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--markdown", help="also write the report to this Markdown file")
     parser.add_argument("--json", help="also write the raw rows to this JSON file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="intra-op threads for every backend (default: each library's own); "
+        "1 gives stable numbers on a busy machine",
+    )
+    parser.add_argument(
+        "--formulation",
+        choices=("reshape", "phase", "scatter"),
+        help="force one of lucid's formulations (development; default: lucid chooses)",
+    )
     return parser
 
 
@@ -209,9 +222,38 @@ def _mib_of(shape: tuple[int, ...]) -> int:
     return size // (1024 * 1024)
 
 
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _limit_threads(threads: int, argv: list[str]) -> None:
+    """Pin every library to ``threads`` intra-op threads by re-running with them set.
+
+    On an oversubscribed machine OpenMP workers of torch and OpenBLAS wait for
+    descheduled siblings and a 1 ms op can take 40 ms; fixing the count makes the
+    comparison about the algorithms, not the scheduler.  BLAS reads these variables
+    when it loads (NumPy is already loaded here), hence the re-exec; the memory
+    workers inherit them.
+    """
+    if all(os.environ.get(var) == str(threads) for var in _THREAD_VARS):
+        return
+    for var in _THREAD_VARS:
+        os.environ[var] = str(threads)
+    if threads == 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "lucid", "bench", *argv])
+
+
 def main(argv: list[str]) -> int:
     """Run the benchmarks; print a Markdown report; 0 on success."""
     args = _parser().parse_args(argv)
+    if args.threads is not None:
+        _limit_threads(args.threads, argv)
+    if args.formulation is not None:
+        from lucid.ops._ct_forward import _FORCED
+
+        _FORCED.set(args.formulation)
     backends = _backends(args.backend)
     show = not args.no_progress
     command = " ".join(["python -m lucid bench", *argv])

@@ -21,15 +21,15 @@ near the size of the output instead of ``prod(kernel_size)`` times the input.
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import array_api_compat
-import array_api_extra as xpx
 
+from ._autodiff import with_custom_grad
 from ._checks import common_namespace, require_float_dtype
+from ._ct_backward import conv_transpose_grads
+from ._ct_forward import choose_formulation, forward
 from ._params import (
     ConvTransposeParams,
     output_padding_for_size,
@@ -38,10 +38,6 @@ from ._params import (
 )
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_transpose_nd"]
-
-# Below this many column-buffer elements, all taps go into one GEMM: on small inputs
-# the per-call overhead of extra products costs more than the memory they save.
-_MIN_COLUMN_CHUNK = 1 << 20
 
 
 def conv_transpose2d(
@@ -242,9 +238,7 @@ def conv_transpose_nd(
         raise ValueError(msg)
 
     x = input if batched else input[None, ...]
-    y = _conv_transpose(xp, x, weight, params, out_spatial)
-    if bias is not None:
-        y = y + xp.reshape(bias, (1, -1) + (1,) * ndim)
+    y = _conv_transpose(xp, x, weight, bias, params, out_spatial)
     return y if batched else y[0, ...]
 
 
@@ -281,61 +275,31 @@ def _check_channels(
 
 
 def _conv_transpose(
-    xp: Any, x: Any, weight: Any, p: ConvTransposeParams, out_spatial: tuple[int, ...]
+    xp: Any,
+    x: Any,
+    weight: Any,
+    bias: Any | None,
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
 ) -> Any:
-    """The algorithm on validated, batched input; returns ``(N, C_out, *out_spatial)``."""
-    n, c_in = x.shape[0], x.shape[1]
-    spatial = tuple(x.shape[2:])
-    g = p.groups
-    c_in_g, c_out_g = c_in // g, weight.shape[1]
-    pixels = math.prod(spatial)
-    taps = math.prod(p.kernel_size)
+    """The algorithm on validated, batched input; returns ``(N, C_out, *out_spatial)``.
 
-    # Phase grid: M rows of `stride` phases per dimension, long enough for the full
-    # (uncropped) result and for any rows that output_padding adds past it.
-    grid = tuple(
-        -(-max((size - 1) * s + d * (k - 1) + 1, pad + out) // s)
-        for size, k, s, pad, out, d in zip(
-            spatial, p.kernel_size, p.stride, p.padding, out_spatial, p.dilation
-        )
+    The formulation is chosen from the shapes (see :mod:`._ct_forward`); on PyTorch
+    and JAX the gradients are the two GEMMs of :mod:`._ct_backward` (see
+    :mod:`._autodiff`) rather than autodiff through the forward's slices.
+    """
+    formulation = choose_formulation(
+        tuple(x.shape),
+        weight.shape[1] * p.groups,
+        p,
+        out_spatial,
+        jax=array_api_compat.is_jax_namespace(xp),
     )
-    interleaved = tuple(v for m, s in zip(grid, p.stride) for v in (m, s))
-    device = array_api_compat.device(x)
-    acc = xp.zeros((n, g, c_out_g, *interleaved), dtype=x.dtype, device=device)
 
-    # (G, C_in/G, N*P): channels contract, the whole batch is one GEMM operand.
-    columns_in = xp.reshape(
-        xp.permute_dims(xp.reshape(x, (n, g, c_in_g, pixels)), (1, 2, 0, 3)),
-        (g, c_in_g, n * pixels),
-    )
-    # (G, taps, C_out/G, C_in/G): a contiguous run of taps is one GEMM's left operand.
-    kernels = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g, taps)), (0, 3, 2, 1))
+    def run(x: Any, weight: Any, bias: Any | None) -> Any:
+        return forward(xp, x, weight, bias, p, out_spatial, formulation)
 
-    per_tap = max(1, g * c_out_g * n * pixels)
-    chunk = max(1, max(math.prod(acc.shape), _MIN_COLUMN_CHUNK) // per_tap)
-    to_output_layout = (2, 0, 1, *range(3, 3 + p.ndim))
-    offsets = _tap_offsets(p)
-    for start in range(0, taps, chunk):
-        stop = min(start + chunk, taps)
-        lhs = xp.reshape(kernels[:, start:stop, ...], (g, (stop - start) * c_out_g, c_in_g))
-        cols = xp.reshape(xp.matmul(lhs, columns_in), (g, stop - start, c_out_g, n, *spatial))
-        for j in range(stop - start):
-            tap = xp.permute_dims(cols[:, j, ...], to_output_layout)
-            index: tuple[Any, ...] = (slice(None),) * 3
-            for (first, phase), size in zip(offsets[start + j], spatial):
-                index += (slice(first, first + size), phase)
-            acc = xpx.at(acc)[index].add(tap)
+    def grads(x: Any, weight: Any, gy: Any, needs: tuple[bool, bool, bool]) -> Any:
+        return conv_transpose_grads(xp, x, weight, gy, p, needs)
 
-    full = tuple(m * s for m, s in zip(grid, p.stride))
-    y = xp.reshape(acc, (n, g * c_out_g, *full))
-    crop = tuple(slice(pad, pad + out) for pad, out in zip(p.padding, out_spatial))
-    return y[(slice(None), slice(None), *crop)]
-
-
-def _tap_offsets(p: ConvTransposeParams) -> list[tuple[tuple[int, int], ...]]:
-    """For each tap in row-major kernel order: per dimension ``(first grid row, phase)``."""
-    per_dim = [
-        [divmod(k * d, s) for k in range(size)]
-        for size, s, d in zip(p.kernel_size, p.stride, p.dilation)
-    ]
-    return list(itertools.product(*per_dim))
+    return with_custom_grad(xp, run, grads, x, weight, bias)

@@ -1,0 +1,156 @@
+"""Each formulation of the transposed convolution, forced on purpose, against torch.
+
+The automatic choice only picks some formulations on some shapes; these tests force
+every one of them on every backend, so none can rot unseen, and check the custom
+gradients against autodiff through the forward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lucid.ops import conv_transpose1d, conv_transpose2d, conv_transpose3d
+from lucid.ops._autodiff import use_custom_grad
+from lucid.ops._ct_forward import FORMULATIONS, choose_formulation, use_formulation
+from lucid.ops._params import validate_conv_transpose_params
+from lucid.testing import Backend, assert_close
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+# (stride, dilation, kernel, groups, output_padding, padding, batch)
+CONFIGS = [
+    (1, 1, 3, 1, 0, 1, 2),
+    (2, 1, 4, 1, 0, 1, 2),
+    (3, 1, 3, 1, 2, 0, 1),
+    (2, 2, 3, 2, 1, 1, 2),
+    (3, 3, 2, 1, 2, 2, 1),
+    (2, 1, 2, 1, 0, 0, 3),
+    (2, 1, 2, 1, 1, 1, 1),
+    (3, 2, 5, 1, 1, 4, 2),
+    (3, 1, 2, 1, 0, 0, 1),
+    (1, 3, 3, 1, 0, 2, 0),
+]
+
+
+def _applies(formulation: str, s: int, d: int, k: int, op: int, p: int) -> bool:
+    return formulation != "reshape" or (s == k and d == 1 and op <= p)
+
+
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+@pytest.mark.parametrize("config", CONFIGS, ids=str)
+def test_formulation_matches_torch(backend: Backend, formulation: str, config: tuple) -> None:
+    s, d, k, g, op, p, n = config
+    if not _applies(formulation, s, d, k, op, p):
+        pytest.skip("reshape needs stride == kernel_size, dilation 1")
+    rng = np.random.default_rng(hash(config) % 2**32)
+    x = rng.standard_normal((n, 2 * g, 5, 4))
+    w = rng.standard_normal((2 * g, 3, k, k))
+    b = rng.standard_normal(3 * g)
+    want = F.conv_transpose2d(*(torch.tensor(a) for a in (x, w, b)), s, p, op, g, d).numpy()
+    with use_formulation(formulation):
+        got = conv_transpose2d(
+            *(backend.asarray(a) for a in (x, w, b)),
+            stride=s,
+            padding=p,
+            output_padding=op,
+            groups=g,
+            dilation=d,
+        )
+    assert_close(got, want, backend=backend, dtype="float64")
+
+
+@pytest.mark.parametrize("formulation", ["phase", "scatter", "dense"])
+def test_formulation_unbatched_1d_3d_float32(backend: Backend, formulation: str) -> None:
+    rng = np.random.default_rng(3)
+    x1, w1 = (
+        rng.standard_normal((4, 6), dtype=np.float32),
+        rng.standard_normal((4, 3, 3), dtype=np.float32),
+    )
+    x3 = rng.standard_normal((1, 4, 3, 4, 3), dtype=np.float32)
+    w3 = rng.standard_normal((4, 1, 2, 3, 2), dtype=np.float32)
+    want1 = F.conv_transpose1d(torch.tensor(x1), torch.tensor(w1), None, 2, 1, 1, 1, 2).numpy()
+    want3 = F.conv_transpose3d(
+        torch.tensor(x3), torch.tensor(w3), None, (2, 1, 3), (0, 1, 1), 0, 2
+    ).numpy()
+    with use_formulation(formulation):
+        got1 = conv_transpose1d(
+            backend.asarray(x1),
+            backend.asarray(w1),
+            stride=2,
+            padding=1,
+            output_padding=1,
+            dilation=2,
+        )
+        got3 = conv_transpose3d(
+            backend.asarray(x3), backend.asarray(w3), stride=(2, 1, 3), padding=(0, 1, 1), groups=2
+        )
+    assert_close(got1, want1, backend=backend, dtype="float32")
+    assert_close(got3, want3, backend=backend, dtype="float32")
+
+
+def test_reshape_refuses_shapes_it_cannot_compute() -> None:
+    with use_formulation("reshape"), pytest.raises(ValueError, match="reshape"):
+        conv_transpose2d(np.ones((1, 2, 3, 3)), np.ones((2, 2, 3, 3)), stride=2)
+
+
+def test_choice_is_bounded_and_shape_driven() -> None:
+    p = validate_conv_transpose_params(2, 4, stride=2, padding=1)
+    assert choose_formulation((1, 64, 1024, 1024), 32, p, (2048, 2048)) == "scatter"
+    assert choose_formulation((4, 128, 8, 8), 64, p, (16, 16)) == "phase"
+    assert choose_formulation((1, 4, 4, 4), 4, validate_conv_transpose_params(2, 3), (6, 6)) == (
+        "dense"
+    )
+    unet = validate_conv_transpose_params(2, 2, stride=2)
+    assert choose_formulation((8, 256, 32, 32), 128, unet, (64, 64)) == "reshape"
+
+
+@pytest.mark.parametrize("formulation", ["phase", "scatter", "dense"])
+@pytest.mark.parametrize("config", CONFIGS[:8], ids=str)
+def test_custom_gradients_match_autodiff(backend: Backend, formulation: str, config: tuple) -> None:
+    """The GEMM backward against torch's, and against autodiff through the forward."""
+    if not backend.differentiable:
+        pytest.skip("no autodiff")
+    s, d, k, g, op, p, n = config
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((n, 2 * g, 4, 3))
+    w = rng.standard_normal((2 * g, 3, k, k))
+    b = rng.standard_normal(3 * g)
+    kw = {"stride": s, "padding": p, "output_padding": op, "groups": g, "dilation": d}
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = F.conv_transpose2d(tx, tw, tb, s, p, op, g, d)
+    gy = rng.standard_normal(tuple(y.shape))
+    want = torch.autograd.grad(y, (tx, tw, tb), torch.tensor(gy))
+    for custom in (True, False):
+        with use_formulation(formulation), use_custom_grad(custom):
+            got = _grads(backend, x, w, b, gy, kw)
+        for g_got, g_want in zip(got, want):
+            assert_close(g_got, g_want.numpy(), backend=backend, dtype="float64")
+
+
+def _grads(backend: Backend, x, w, b, gy, kw) -> tuple:
+    if backend.name == "torch":
+        args = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+        return torch.autograd.grad(conv_transpose2d(*args, **kw), args, torch.tensor(gy))
+    import jax
+    import jax.numpy as jnp
+
+    def loss(x, w, b):
+        return jnp.vdot(conv_transpose2d(x, w, b, **kw), jnp.asarray(gy))
+
+    return jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(*(jnp.asarray(a) for a in (x, w, b)))
+
+
+def test_torch_custom_gradient_gradcheck() -> None:
+    x = torch.randn(1, 2, 3, 4, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(2, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(3, dtype=torch.float64, requires_grad=True)
+
+    def f(x, w, b):
+        return conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1)
+
+    for formulation in ("phase", "scatter"):
+        with use_formulation(formulation):
+            assert torch.autograd.gradcheck(f, (x, w, b))
+            assert torch.autograd.gradgradcheck(f, (x, w, b))
