@@ -76,6 +76,19 @@ def _require_all(values: tuple[int, ...], name: str, *, minimum: int) -> None:
         raise ValueError(msg)
 
 
+def _window(
+    ndim: int, kernel_size: object, stride: object, dilation: object
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """``kernel_size``, ``stride`` and ``dilation`` as positive ``ndim``-tuples."""
+    kernel = as_tuple(kernel_size, ndim, "kernel_size")
+    _require_all(kernel, "kernel_size", minimum=1)
+    strides = as_tuple(stride, ndim, "stride")
+    _require_all(strides, "stride", minimum=1)
+    dilations = as_tuple(dilation, ndim, "dilation")
+    _require_all(dilations, "dilation", minimum=1)
+    return kernel, strides, dilations
+
+
 @dataclass(frozen=True)
 class ConvTransposeParams:
     """Validated hyper-parameters of an N-d transposed convolution."""
@@ -114,14 +127,9 @@ def validate_conv_transpose_params(
     >>> validate_conv_transpose_params(2, 4, stride=2, padding=1).stride
     (2, 2)
     """
-    kernel = as_tuple(kernel_size, ndim, "kernel_size")
-    _require_all(kernel, "kernel_size", minimum=1)
-    strides = as_tuple(stride, ndim, "stride")
-    _require_all(strides, "stride", minimum=1)
+    kernel, strides, dilations = _window(ndim, kernel_size, stride, dilation)
     pads = as_tuple(padding, ndim, "padding")
     _require_all(pads, "padding", minimum=0)
-    dilations = as_tuple(dilation, ndim, "dilation")
-    _require_all(dilations, "dilation", minimum=1)
     out_pads = as_tuple(output_padding, ndim, "output_padding")
     _require_all(out_pads, "output_padding", minimum=0)
     for op, s, d in zip(out_pads, strides, dilations):
@@ -263,12 +271,7 @@ def validate_conv_params(
     >>> validate_conv_params(1, 4, padding="same").padding
     ((1, 2),)
     """
-    kernel = as_tuple(kernel_size, ndim, "kernel_size")
-    _require_all(kernel, "kernel_size", minimum=1)
-    strides = as_tuple(stride, ndim, "stride")
-    _require_all(strides, "stride", minimum=1)
-    dilations = as_tuple(dilation, ndim, "dilation")
-    _require_all(dilations, "dilation", minimum=1)
+    kernel, strides, dilations = _window(ndim, kernel_size, stride, dilation)
     if isinstance(padding, str):
         if padding not in _PADDING_MODES:
             msg = (
