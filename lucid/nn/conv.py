@@ -259,9 +259,21 @@ class _ConvNd(Module):
     def _convolve(self, x: Array) -> Array:
         # Resolved on the instance's class, so a lazy module that another thread has just
         # turned into its eager class still finds it.
-        check_input_placement(self, x, self.weight)
+        self._check_input(x)
         op = type(self)._op
         return op(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def _check_input(self, x: Array) -> None:
+        """``TypeError`` unless ``x`` is a real floating array placed like the parameters."""
+        if backend_of(x) is not None and not array_api_compat.array_namespace(x).isdtype(
+            x.dtype, "real floating"
+        ):
+            msg = (
+                f"{type(self).__name__} expects a real floating input (float32 or float64), "
+                f"got dtype {x.dtype}; convert the input (lucid.asarray(x, dtype=...))"
+            )
+            raise TypeError(msg)
+        check_input_placement(self, x, self.weight)
 
     def extra_repr(self) -> str:
         """``in_channels, out_channels, kernel_size=..., stride=...`` and non-default options.
@@ -346,7 +358,7 @@ class _ConvTransposeNd(_ConvNd):
         return self._convolve(x, output_size)
 
     def _convolve(self, x: Array, output_size: Sequence[int] | None = None) -> Array:
-        check_input_placement(self, x, self.weight)
+        self._check_input(x)
         op = type(self)._op
         return op(
             x,
