@@ -29,7 +29,7 @@ class Case:
     dilation: int = 1
 
     @property
-    def kwargs(self) -> dict[str, int]:
+    def kwargs(self) -> dict[str, Any]:
         """Keyword arguments shared by lucid and ``torch.nn.functional.conv_transpose2d``."""
         return {
             "stride": self.stride,

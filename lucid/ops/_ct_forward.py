@@ -174,8 +174,9 @@ def _interleave(xp: Any, planes: Any, strides: tuple[int, ...], n: int, c_out: i
 def _crop(y: Any, starts: tuple[int, ...], sizes: tuple[int, ...]) -> Any:
     if all(a == 0 and b == m for a, b, m in zip(starts, sizes, y.shape[2:])):
         return y
-    index = tuple(slice(a, a + b) for a, b in zip(starts, sizes))
-    return y[(slice(None), slice(None), *index)]
+    crop = tuple(slice(a, a + b) for a, b in zip(starts, sizes))
+    index = (slice(None), slice(None), *crop)
+    return y[index]
 
 
 def _reshape(
@@ -313,7 +314,9 @@ def _phase(
                 for (_, first), low, m in zip(combo, lows, plane)
             )
             windows.append(xs[index])
-        lhs = w[(slice(None), slice(None), *(_progression(dim) for dim in phase), slice(None))]
+        progressions = tuple(_progression(dim) for dim in phase)
+        taps_index = (slice(None), slice(None), *progressions, slice(None))
+        lhs = w[taps_index]
         lhs = xp.reshape(lhs, (g, c_out_g, len(taps) * c_in_g))
         cols = windows[0] if len(windows) == 1 else xp.stack(windows, axis=1)
         cols = xp.reshape(cols, (g, len(taps) * c_in_g, columns))
