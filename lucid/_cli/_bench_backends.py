@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ._bench_cases import Case
+from .native import jax_conv_transpose2d, torch_conv_transpose2d
 
 __all__ = ["DIRECTIONS", "build", "has_direction", "matmul_gflops"]
 
@@ -68,7 +69,6 @@ def build(backend: str, case: Case, direction: str) -> dict[str, Runner]:
 
 def _numpy(case: Case, data: dict[str, np.ndarray]) -> dict[str, Runner]:
     import torch
-    from torch.nn.functional import conv_transpose2d as torch_conv_transpose2d
 
     from lucid.ops import conv_transpose2d
 
@@ -83,7 +83,6 @@ def _numpy(case: Case, data: dict[str, np.ndarray]) -> dict[str, Runner]:
 
 def _torch(case: Case, data: dict[str, np.ndarray], direction: str) -> dict[str, Runner]:
     import torch
-    from torch.nn.functional import conv_transpose2d as torch_conv_transpose2d
 
     from lucid.ops import conv_transpose2d
 
@@ -102,42 +101,6 @@ def _torch(case: Case, data: dict[str, np.ndarray], direction: str) -> dict[str,
         return forward_backward
 
     return {"lucid": runner(conv_transpose2d), "native": runner(torch_conv_transpose2d)}
-
-
-def jax_native_conv_transpose2d(
-    x: Any,
-    w: Any,
-    b: Any,
-    *,
-    stride: int,
-    padding: int,
-    output_padding: int,
-    groups: int,
-    dilation: int,
-) -> Any:
-    """torch's ``conv_transpose2d`` as XLA's dilated convolution (see DESIGN.md)."""
-    from jax import lax
-
-    c_in, c_out_g, kh, kw = w.shape
-    g = groups
-    # (C_in, C_out/G, KH, KW) -> per group (C_out/G, C_in/G), flipped: an OIHW kernel.
-    w = w.reshape(g, c_in // g, c_out_g, kh, kw).transpose(0, 2, 1, 3, 4)
-    w = w.reshape(g * c_out_g, c_in // g, kh, kw)[:, :, ::-1, ::-1]
-    pads = [
-        (dilation * (k - 1) - padding, dilation * (k - 1) - padding + output_padding)
-        for k in (kh, kw)
-    ]
-    y = lax.conv_general_dilated(
-        x,
-        w,
-        window_strides=(1, 1),
-        padding=pads,
-        lhs_dilation=(stride, stride),
-        rhs_dilation=(dilation, dilation),
-        dimension_numbers=("NCHW", "OIHW", "NCHW"),
-        feature_group_count=g,
-    )
-    return y + b.reshape(1, -1, 1, 1)
 
 
 def _jax(case: Case, data: dict[str, np.ndarray], direction: str) -> dict[str, Runner]:
@@ -164,7 +127,7 @@ def _jax(case: Case, data: dict[str, np.ndarray], direction: str) -> dict[str, R
 
         return lambda: jax.block_until_ready(forward_backward(x, w, b, gy))
 
-    return {"lucid": runner(conv_transpose2d), "native": runner(jax_native_conv_transpose2d)}
+    return {"lucid": runner(conv_transpose2d), "native": runner(jax_conv_transpose2d)}
 
 
 def matmul_gflops(backend: str, size: int = 2048, repeats: int = 7) -> float:

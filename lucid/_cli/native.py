@@ -34,34 +34,37 @@ def torch_conv_transpose2d(
 def jax_conv_transpose2d(
     x: Any,
     w: Any,
-    b: Any,
-    stride: tuple[int, int],
-    padding: tuple[int, int],
-    output_padding: tuple[int, int],
-    groups: int,
-    dilation: tuple[int, int],
+    b: Any = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    output_padding: int | tuple[int, int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int, int] = 1,
 ) -> Any:
-    """XLA's transposed convolution: an input-dilated ``conv_general_dilated``.
+    """torch's ``conv_transpose2d`` as XLA's input-dilated ``conv_general_dilated``.
 
     The kernel is flipped and its in/out axes swapped per group; each side is padded
     by ``dilation*(kernel-1) - padding``, plus ``output_padding`` on the high side.
     """
     import jax
 
+    from lucid.ops._params import validate_conv_transpose_params
+
     c_in, c_out_g, *kernel = w.shape
+    p = validate_conv_transpose_params(2, kernel, stride, padding, output_padding, groups, dilation)
     flipped = w[:, :, ::-1, ::-1].reshape(groups, c_in // groups, c_out_g, *kernel)
     rhs = flipped.transpose(0, 2, 1, 3, 4).reshape(groups * c_out_g, c_in // groups, *kernel)
     pads = [
-        (d * (k - 1) - p, d * (k - 1) - p + op)
-        for k, p, op, d in zip(kernel, padding, output_padding, dilation)
+        (d * (k - 1) - pad, d * (k - 1) - pad + op)
+        for k, pad, op, d in zip(kernel, p.padding, p.output_padding, p.dilation)
     ]
     y = jax.lax.conv_general_dilated(
         x,
         rhs,
         window_strides=(1, 1),
         padding=pads,
-        lhs_dilation=stride,
-        rhs_dilation=dilation,
+        lhs_dilation=p.stride,
+        rhs_dilation=p.dilation,
         feature_group_count=groups,
         dimension_numbers=("NCHW", "OIHW", "NCHW"),
     )

@@ -20,8 +20,8 @@ import lucid
 from lucid.ops import conv_transpose2d
 from lucid.testing import Backend, available_backends, load_backend
 
+from ._bench_timing import interleaved_medians
 from .native import native_conv_transpose2d, torch_conv_transpose2d
-from .timing import interleaved_medians
 
 __all__ = ["Layer", "main"]
 
@@ -103,6 +103,12 @@ def _parity(
     return tuple(y.shape), float(error)
 
 
+def _ready(result: Any) -> Any:
+    """Wait for an asynchronous backend (JAX) to finish computing ``result``."""
+    wait = getattr(result, "block_until_ready", None)
+    return wait() if callable(wait) else result
+
+
 def _timing(layer: Layer, backend: Backend) -> tuple[float, float] | None:
     """Median milliseconds of lucid and of the native op, interleaved."""
     x, w, b = layer.arrays()
@@ -126,9 +132,14 @@ def _timing(layer: Layer, backend: Backend) -> tuple[float, float] | None:
 
         ours, theirs = jax.jit(ours), jax.jit(theirs)
 
-    lucid_s, native_s = interleaved_medians(
-        [lambda: ours(*args), lambda: theirs(*native_args)], repeats=15
+    medians = interleaved_medians(
+        {
+            "lucid": lambda: _ready(ours(*args)),
+            "native": lambda: _ready(theirs(*native_args)),
+        },
+        budget_s=0.5,
     )
+    lucid_s, native_s = medians["lucid"]["median"], medians["native"]["median"]
     return lucid_s * 1e3, native_s * 1e3
 
 

@@ -238,7 +238,8 @@ def _dense(
     device = array_api_compat.device(x)
     w = xp.reshape(weight, (g, c_in_g, c_out_g, math.prod(p.kernel_size)))
     w = xp.concat([w, xp.zeros((g, c_in_g, c_out_g, 1), dtype=w.dtype, device=device)], axis=3)
-    table = xp.asarray(_dense_taps(spatial, p, out_spatial), dtype=xp.int64, device=device)
+    # The namespace's default integer dtype: int64 would warn on JAX without x64.
+    table = xp.asarray(_dense_taps(spatial, p, out_spatial), device=device)
     # (G, C_in/G, C_out/G, P_in*P_out) -> (G, C_in/G * P_in, C_out/G * P_out)
     m = xp.reshape(xp.take(w, table, axis=3), (g, c_in_g, c_out_g, p_in, p_out))
     m = xp.reshape(xp.permute_dims(m, (0, 1, 3, 2, 4)), (g, c_in_g * p_in, c_out_g * p_out))
@@ -294,7 +295,6 @@ def _phase(
     if any(lows) or any(highs):
         xs = xpx.pad(xs, [(0, 0)] * 3 + list(zip(lows, highs)), xp=xp)
 
-    # (C_in, C_out/G, *K) -> (G, C_out/G, T, C_in/G): a phase takes its taps' columns.
     # (C_in, C_out/G, *K) -> (G, C_out/G, *K, C_in/G): a phase's taps are an arithmetic
     # progression per dimension, so its GEMM operand is a strided slice of this.
     w = xp.reshape(weight, (g, c_in_g, c_out_g, *p.kernel_size))

@@ -208,10 +208,12 @@ def _conv(xp: Any, x: Any, weight: Any, p: ConvParams, out_spatial: tuple[int, .
     # (G, C_out/G, taps, C_in/G): a contiguous run of taps is one GEMM's left operand.
     kernels = xp.permute_dims(xp.reshape(weight, (g, c_out_g, c_in_g, taps)), (0, 1, 3, 2))
     tap_windows = [
-        (Ellipsis,)
-        + tuple(
-            slice(k * d, k * d + s * (o - 1) + 1, s)
-            for k, d, s, o in zip(tap, p.dilation, p.stride, out_spatial)
+        (
+            Ellipsis,
+            *(
+                slice(k * d, k * d + s * (o - 1) + 1, s)
+                for k, d, s, o in zip(tap, p.dilation, p.stride, out_spatial)
+            ),
         )
         for tap in itertools.product(*(range(k) for k in p.kernel_size))
     ]
