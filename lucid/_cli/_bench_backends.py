@@ -4,11 +4,11 @@ Each builder returns ``{"lucid": fn, "native": fn}``; calling ``fn()`` runs the 
 once on fixed float32 inputs and returns only when the result exists (JAX is
 asynchronous, so its callables block).  The native references:
 
-* NumPy: ``torch.nn.functional.conv_transpose2d`` on the same memory
+* NumPy: ``torch.nn.functional``'s op of the same name on the same memory
   (``torch.from_numpy`` and ``.numpy()`` share buffers, so no copy is timed).
-* PyTorch: ``torch.nn.functional.conv_transpose2d``, eager, as lucid runs.
-* JAX: ``jax.lax.conv_general_dilated`` with ``lhs_dilation=stride`` under ``jax.jit``,
-  the same jit lucid's function is compiled under.
+* PyTorch: ``torch.nn.functional``'s op, eager, as lucid runs.
+* JAX: ``jax.lax.conv_general_dilated`` (with ``lhs_dilation=stride`` for transposed
+  convolutions) under ``jax.jit``, the same jit lucid's function is compiled under.
 
 ``"forward+backward"`` computes the output and the gradients with respect to input,
 weight and bias for a fixed random cotangent; NumPy has no autodiff and so no such row.
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ._bench_cases import Case
-from .native import jax_conv_transpose2d, torch_conv_transpose2d
+from .native import native_op
 
 __all__ = ["DIRECTIONS", "build", "has_direction", "matmul_gflops"]
 
@@ -39,7 +39,7 @@ def has_direction(backend: str, direction: str) -> bool:
 
 def _inputs(case: Case, direction: str, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    fan_in = case.c_in * case.kernel**2
+    fan_in = case.weight_shape[1] * case.kernel ** len(case.size)
     data = {
         "x": rng.standard_normal(case.input_shape, dtype=np.float32),
         "w": rng.standard_normal(case.weight_shape, dtype=np.float32) / np.float32(fan_in**0.5),
@@ -70,21 +70,22 @@ def build(backend: str, case: Case, direction: str) -> dict[str, Runner]:
 def _numpy(case: Case, data: dict[str, np.ndarray]) -> dict[str, Runner]:
     import torch
 
-    from lucid.ops import conv_transpose2d
+    from lucid import ops
 
+    lucid_op, reference = getattr(ops, case.op), native_op("torch", case.op)
     x, w, b = data["x"], data["w"], data["b"]
 
     def native() -> Any:
         tx, tw, tb = (torch.from_numpy(a) for a in (x, w, b))
-        return torch_conv_transpose2d(tx, tw, tb, **case.kwargs).numpy()
+        return reference(tx, tw, tb, **case.kwargs).numpy()
 
-    return {"lucid": lambda: conv_transpose2d(x, w, b, **case.kwargs), "native": native}
+    return {"lucid": lambda: lucid_op(x, w, b, **case.kwargs), "native": native}
 
 
 def _torch(case: Case, data: dict[str, np.ndarray], direction: str) -> dict[str, Runner]:
     import torch
 
-    from lucid.ops import conv_transpose2d
+    from lucid import ops
 
     grad = direction == "forward+backward"
     x, w, b = (torch.from_numpy(data[k]).requires_grad_(grad) for k in ("x", "w", "b"))
@@ -100,7 +101,7 @@ def _torch(case: Case, data: dict[str, np.ndarray], direction: str) -> dict[str,
 
         return forward_backward
 
-    return {"lucid": runner(conv_transpose2d), "native": runner(torch_conv_transpose2d)}
+    return {"lucid": runner(getattr(ops, case.op)), "native": runner(native_op("torch", case.op))}
 
 
 def _jax(case: Case, data: dict[str, np.ndarray], direction: str) -> dict[str, Runner]:
@@ -109,7 +110,7 @@ def _jax(case: Case, data: dict[str, np.ndarray], direction: str) -> dict[str, R
     import jax
     import jax.numpy as jnp
 
-    from lucid.ops import conv_transpose2d
+    from lucid import ops
 
     x, w, b = (jnp.asarray(data[k]) for k in ("x", "w", "b"))
     gy = jnp.asarray(data["gy"]) if "gy" in data else None
@@ -127,7 +128,7 @@ def _jax(case: Case, data: dict[str, np.ndarray], direction: str) -> dict[str, R
 
         return lambda: jax.block_until_ready(forward_backward(x, w, b, gy))
 
-    return {"lucid": runner(conv_transpose2d), "native": runner(jax_conv_transpose2d)}
+    return {"lucid": runner(getattr(ops, case.op)), "native": runner(native_op("jax", case.op))}
 
 
 def matmul_gflops(backend: str, size: int = 2048, repeats: int = 7) -> float:

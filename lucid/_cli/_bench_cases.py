@@ -1,4 +1,7 @@
-"""The fixed benchmark suite: realistic ``conv_transpose2d`` layers, float32.
+"""The fixed benchmark suite: realistic convolution layers, float32.
+
+The core of the suite is ``conv_transpose2d``; the encoder side (``conv2d``) and the
+1-D and 3-D family have rows of their own, summarised separately.
 
 A :class:`Case` is plain data, so the suite can be filtered by name on the command
 line and sent to a memory-measuring subprocess as JSON.
@@ -6,6 +9,7 @@ line and sent to a memory-measuring subprocess as JSON.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -14,67 +18,83 @@ __all__ = ["MEMORY_CASE", "QUICK", "SUITE", "Case", "select"]
 
 @dataclass(frozen=True)
 class Case:
-    """One transposed-convolution layer: input ``(n, c_in, *size)``, square kernel."""
+    """One layer: ``op`` on input ``(n, c_in, *size)`` with a cubic kernel.
+
+    ``op`` names the function in both :mod:`lucid.ops` and ``torch.nn.functional``.
+    """
 
     name: str
     n: int
     c_in: int
     c_out: int
-    size: tuple[int, int]
+    size: tuple[int, ...]
     kernel: int
     stride: int = 1
     padding: int = 0
     output_padding: int = 0
     groups: int = 1
     dilation: int = 1
+    op: str = "conv_transpose2d"
+
+    @property
+    def transposed(self) -> bool:
+        return self.op.startswith("conv_transpose")
 
     @property
     def kwargs(self) -> dict[str, Any]:
-        """Keyword arguments shared by lucid and ``torch.nn.functional.conv_transpose2d``."""
-        return {
+        """Keyword arguments shared by lucid's and ``torch.nn.functional``'s ``op``."""
+        common = {
             "stride": self.stride,
             "padding": self.padding,
-            "output_padding": self.output_padding,
             "groups": self.groups,
             "dilation": self.dilation,
         }
+        return {**common, "output_padding": self.output_padding} if self.transposed else common
 
     @property
-    def weight_shape(self) -> tuple[int, int, int, int]:
-        return (self.c_in, self.c_out // self.groups, self.kernel, self.kernel)
+    def weight_shape(self) -> tuple[int, ...]:
+        kernel = (self.kernel,) * len(self.size)
+        if self.transposed:
+            return (self.c_in, self.c_out // self.groups, *kernel)
+        return (self.c_out, self.c_in // self.groups, *kernel)
 
     @property
-    def input_shape(self) -> tuple[int, int, int, int]:
+    def input_shape(self) -> tuple[int, ...]:
         return (self.n, self.c_in, *self.size)
 
     @property
-    def output_size(self) -> tuple[int, int]:
-        """Spatial output size (torch's formula)."""
-        h, w = (
-            (n - 1) * self.stride
-            - 2 * self.padding
-            + self.dilation * (self.kernel - 1)
-            + self.output_padding
-            + 1
-            for n in self.size
-        )
-        return h, w
+    def output_size(self) -> tuple[int, ...]:
+        """Spatial output size (torch's formulas).
+
+        >>> Case("down", 1, 3, 8, (9,), 3, stride=2, padding=1, op="conv1d").output_size
+        (5,)
+        """
+        span = self.dilation * (self.kernel - 1)
+        if self.transposed:
+            return tuple(
+                (n - 1) * self.stride - 2 * self.padding + span + self.output_padding + 1
+                for n in self.size
+            )
+        return tuple((n + 2 * self.padding - span - 1) // self.stride + 1 for n in self.size)
 
     def flops(self) -> float:
-        """Multiply-adds x 2 of the forward pass (every input pixel meets every tap).
+        """Multiply-adds x 2 of the forward pass.
+
+        A transposed convolution meets every tap at every *input* pixel, a forward one
+        at every *output* pixel.
 
         >>> Case("vae", 4, 128, 64, (8, 8), 4, 2, 1).flops() / 1e6
         67.108864
         """
-        h, w = self.size
-        per_pixel = self.c_in * (self.c_out // self.groups) * self.kernel**2
-        return 2.0 * self.n * h * w * per_pixel
+        pixels = math.prod(self.size if self.transposed else self.output_size)
+        per_pixel = self.c_in * self.c_out // self.groups * self.kernel ** len(self.size)
+        return 2.0 * self.n * pixels * per_pixel
 
     def describe(self) -> str:
         """A compact label, e.g. ``'N4 128->64 8x8 k4 s2 p1'``."""
-        parts = [
-            f"N{self.n} {self.c_in}->{self.c_out} {self.size[0]}x{self.size[1]} k{self.kernel}"
-        ]
+        size = "x".join(str(n) for n in self.size)
+        parts = [] if self.op == "conv_transpose2d" else [self.op]
+        parts.append(f"N{self.n} {self.c_in}->{self.c_out} {size} k{self.kernel}")
         for flag, value, default in (
             ("s", self.stride, 1),
             ("p", self.padding, 0),
@@ -104,6 +124,13 @@ SUITE: tuple[Case, ...] = (
     Case("dilated", 8, 64, 64, (32, 32), 3, padding=2, dilation=2),
     Case("large", 1, 64, 32, (128, 128), 4, stride=2, padding=1),
     Case("tiny", 1, 4, 4, (4, 4), 3),
+    # The encoder side and the 1-D / 3-D family (summarised per op).
+    Case("enc-same", 8, 64, 64, (32, 32), 3, padding=1, op="conv2d"),
+    Case("enc-down", 8, 64, 128, (32, 32), 4, stride=2, padding=1, op="conv2d"),
+    Case("audio-up", 8, 64, 32, (1024,), 4, stride=2, padding=1, op="conv_transpose1d"),
+    Case("audio-down", 8, 32, 64, (2048,), 4, stride=2, padding=1, op="conv1d"),
+    Case("volume-up", 2, 32, 16, (8, 16, 16), 4, stride=2, padding=1, op="conv_transpose3d"),
+    Case("volume-down", 2, 16, 32, (16, 32, 32), 3, stride=2, padding=1, op="conv3d"),
 )
 
 #: ``--quick``: two cheap shapes, enough to show the harness works.

@@ -29,6 +29,7 @@ class Row:
     repeats: int
     lucid_peak: int | None = None
     native_peak: int | None = None
+    op: str = "conv_transpose2d"
 
     @property
     def ratio(self) -> float:
@@ -76,18 +77,18 @@ def timing_table(rows: list[Row]) -> list[str]:
 
 
 def summary_table(rows: list[Row]) -> list[str]:
-    """Geometric mean and worst ratio per (backend, direction)."""
+    """Geometric mean and worst ratio per (op, backend, direction)."""
     lines = [
-        "| backend | direction | geomean lucid/native | worst shape | shapes |",
-        "|---|---|---:|---|---:|",
+        "| op | backend | direction | geomean lucid/native | worst shape | shapes |",
+        "|---|---|---|---:|---|---:|",
     ]
-    groups: dict[tuple[str, str], list[Row]] = {}
+    groups: dict[tuple[str, str, str], list[Row]] = {}
     for r in rows:
-        groups.setdefault((r.backend, r.direction), []).append(r)
-    for (backend, direction), group in groups.items():
+        groups.setdefault((r.op, r.backend, r.direction), []).append(r)
+    for (op, backend, direction), group in groups.items():
         worst = max(group, key=lambda r: r.ratio)
         lines.append(
-            f"| {backend} | {direction} | **{geomean(r.ratio for r in group):.2f}** "
+            f"| {op} | {backend} | {direction} | **{geomean(r.ratio for r in group):.2f}** "
             f"| {worst.case} ({worst.ratio:.2f}) | {len(group)} |"
         )
     return lines

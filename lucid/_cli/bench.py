@@ -1,4 +1,4 @@
-"""``python -m lucid bench``: lucid's ``conv_transpose2d`` against each backend's native op.
+"""``python -m lucid bench``: lucid's convolutions against each backend's native ops.
 
 For every shape of the suite, backend and direction, lucid and the native op run
 interleaved and the medians' ratio lucid/native is reported, with GFLOP/s, the share
@@ -36,7 +36,7 @@ BACKENDS = ("numpy", "torch", "jax")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m lucid bench",
-        description="Benchmark lucid's conv_transpose2d against the native ops.",
+        description="Benchmark lucid's convolutions against the native ops.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("Examples\n--------\n", 1)[1],
     )
@@ -174,6 +174,7 @@ def _time_rows(args: argparse.Namespace, backends: list[str], cases: tuple[Case,
                 flops=factor * case.flops(),
                 matmul_gflops=matmul[backend],
                 repeats=int(stats["lucid"]["repeats"]),
+                op=case.op,
             )
         )
     return rows
