@@ -62,7 +62,7 @@ def available_backends() -> tuple[str, ...]:
 
 @functools.cache
 def load_backend(name: str, *, jax_x64: bool = True) -> Backend:
-    """Import backend ``name`` and describe it; JAX gets float64 enabled unless ``jax_x64=False``."""
+    """Import backend ``name`` and describe it; JAX gets float64 unless ``jax_x64=False``."""
     if name == "numpy":
         import array_api_compat.numpy as xp_numpy
 

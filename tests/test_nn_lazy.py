@@ -362,3 +362,25 @@ def test_documentation_examples_on_torch():
         decoder = nn.LazyConvTranspose2d(out_channels=64, kernel_size=4, stride=2, padding=1)
         y = decoder(lucid.zeros(4, 128, 8, 8))
     assert tuple(y.shape) == (4, 64, 16, 16) and decoder.in_channels == 128
+
+
+@pytest.mark.parametrize(
+    ("make", "shape", "kwargs"),
+    [
+        (lambda: nn.LazyConvTranspose2d(4, kernel_size=3, padding=5), (1, 2, 2, 2), {}),
+        (lambda: nn.LazyConvTranspose2d(4, 3, stride=2), (1, 2, 4, 4), {"output_size": (20, 20)}),
+        (lambda: nn.LazyConv2d(4, kernel_size=5), (2, 3, 3), {}),
+        (lambda: nn.LazyConv1d(4, kernel_size=2, dilation=4), (1, 2, 4), {}),
+    ],
+    ids=["output-too-small", "unreachable-output_size", "conv-input-too-small", "conv1d"],
+)
+def test_a_first_input_the_op_rejects_leaves_the_module_unmaterialised(
+    backend, make, shape, kwargs
+):
+    m = make()
+    before = repr(m)
+    x = backend.asarray(np.zeros(shape, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"output|output_size"):
+        m(x, **kwargs)
+    assert m.weight is None and m.bias is None and m.in_channels is None
+    assert m.has_uninitialized_params() and repr(m) == before

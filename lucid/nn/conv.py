@@ -257,14 +257,20 @@ class _ConvNd(Module):
         return self._convolve(x)
 
     def _convolve(self, x: Array) -> Array:
-        # Resolved on the instance's class, so a lazy module that another thread has just
-        # turned into its eager class still finds it.
         self._check_input(x)
-        op = type(self)._op
-        return op(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self._apply(x, self.weight, self.bias)
 
-    def _check_input(self, x: Array) -> None:
-        """``TypeError`` unless ``x`` is a real floating array placed like the parameters."""
+    def _apply(self, x: Array, weight: Array, bias: Array | None) -> Array:
+        # The op is resolved on the instance's class, so a lazy module that another
+        # thread has just turned into its eager class still finds it.
+        op = type(self)._op
+        return op(x, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def _check_input(self, x: Array, weight: Array | None = None) -> None:
+        """``TypeError`` unless ``x`` is a real floating array placed like the parameters.
+
+        ``weight`` stands in for ``self.weight`` while a lazy module is materialising.
+        """
         if backend_of(x) is not None and not array_api_compat.array_namespace(x).isdtype(
             x.dtype, "real floating"
         ):
@@ -273,7 +279,7 @@ class _ConvNd(Module):
                 f"got dtype {x.dtype}; convert the input (lucid.asarray(x, dtype=...))"
             )
             raise TypeError(msg)
-        check_input_placement(self, x, self.weight)
+        check_input_placement(self, x, self.weight if weight is None else weight)
 
     def extra_repr(self) -> str:
         """``in_channels, out_channels, kernel_size=..., stride=...`` and non-default options.
@@ -359,11 +365,20 @@ class _ConvTransposeNd(_ConvNd):
 
     def _convolve(self, x: Array, output_size: Sequence[int] | None = None) -> Array:
         self._check_input(x)
+        return self._apply(x, self.weight, self.bias, output_size)
+
+    def _apply(
+        self,
+        x: Array,
+        weight: Array,
+        bias: Array | None,
+        output_size: Sequence[int] | None = None,
+    ) -> Array:
         op = type(self)._op
         return op(
             x,
-            self.weight,
-            self.bias,
+            weight,
+            bias,
             self.stride,
             self.padding,
             self.output_padding,
@@ -513,8 +528,22 @@ class _LazyConvMixin(LazyModuleMixin):
         return params, {"in_channels": in_channels}
 
     def forward(self, x: Array, *args: Any, **kwargs: Any) -> Array:
-        """Materialise from ``x`` on the first call, then convolve as the eager class does."""
-        self.materialize(x)
+        """Materialise from ``x`` on the first call, then convolve as the eager class does.
+
+        The first call computes with the new parameters *before* installing them, so
+        an input the convolution rejects (say, too small for the kernel) leaves the
+        module unmaterialised.
+        """
+        first: list[Array] = []
+
+        def first_output(params: dict[str, Array | None]) -> None:
+            weight, bias = params["weight"], params["bias"]
+            self._check_input(x, weight)  # type: ignore[attr-defined]
+            first.append(self._apply(x, weight, bias, *args, **kwargs))  # type: ignore[attr-defined]
+
+        self.materialize(x, first_output)
+        if first:
+            return first[0]
         return self._convolve(x, *args, **kwargs)  # type: ignore[attr-defined]
 
     # --- materialisation from a state dict --------------------------------------------

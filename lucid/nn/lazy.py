@@ -18,6 +18,7 @@ module stays usable after the traced call.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .._backend import _parse_device, dtype_name
@@ -60,8 +61,14 @@ class LazyModuleMixin:
         """``(backend, device, dtype)`` chosen at construction or with ``.to(...)``."""
         return self.__dict__.get("_lazy_placement", (None, None, None))
 
-    def materialize(self, x: Array) -> None:
-        """Create the parameters for input ``x`` unless that has happened already."""
+    def materialize(
+        self, x: Array, first_use: Callable[[dict[str, Array | None]], None] | None = None
+    ) -> None:
+        """Create the parameters for input ``x`` unless that has happened already.
+
+        ``first_use(params)``, when given, runs with the new parameters before they are
+        installed; if it raises, the module stays exactly as it was.
+        """
         names = self._lazy_params  # read now: another thread may change our class
         if not _pending(self, names):
             return
@@ -69,6 +76,8 @@ class LazyModuleMixin:
             if not _pending(self, names):
                 return
             params, config = self._lazy_create(x)
+            if first_use is not None:
+                first_use(params)
             self._lazy_commit(params, config)
 
     def _lazy_create(self, x: Array) -> tuple[dict[str, Array | None], dict[str, Any]]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import array_api_compat
 
-__all__ = ["common_namespace", "describe", "require_float_dtype"]
+__all__ = ["common_namespace", "describe", "is_batched", "require_float_dtype"]
 
 
 def describe(array: Any) -> str:
@@ -59,3 +59,15 @@ def require_float_dtype(xp: Any, **arrays: Any) -> Any:
             )
             raise TypeError(msg)
     return first.dtype
+
+
+def is_batched(input: Any, ndim: int, kind: str) -> bool:
+    """Whether ``input`` of an ``ndim``-d ``kind`` is batched; ``ValueError`` if no rank fits."""
+    if input.ndim not in (ndim + 1, ndim + 2):
+        msg = (
+            f"input must be {ndim + 2}-D (N, C_in, *spatial) or {ndim + 1}-D "
+            f"(C_in, *spatial) for a {ndim}-d {kind}, "
+            f"got {input.ndim}-D input of shape {tuple(input.shape)}"
+        )
+        raise ValueError(msg)
+    return bool(input.ndim == ndim + 2)

@@ -23,9 +23,8 @@ from typing import Any
 
 import array_api_extra as xpx
 
-from ._checks import common_namespace, require_float_dtype
+from ._checks import common_namespace, is_batched, require_float_dtype
 from ._params import ConvParams, conv_output_size, validate_conv_params
-from .conv_transpose import _check_input_rank
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_nd"]
 
@@ -143,7 +142,7 @@ def conv_nd(
     """Convolution over ``ndim`` spatial dimensions; see :func:`conv2d`."""
     xp = common_namespace(input=input, weight=weight, bias=bias)
     require_float_dtype(xp, input=input, weight=weight, bias=bias)
-    batched = _check_input_rank(input, ndim)
+    batched = is_batched(input, ndim, "convolution")
     if weight.ndim != ndim + 2:
         msg = (
             f"weight must be {ndim + 2}-D (C_out, C_in // groups, "

@@ -27,7 +27,7 @@ from typing import Any
 import array_api_compat
 
 from ._autodiff import with_custom_grad
-from ._checks import common_namespace, require_float_dtype
+from ._checks import common_namespace, is_batched, require_float_dtype
 from ._ct_backward import conv_transpose_grads
 from ._ct_forward import choose_formulation, forward
 from ._params import (
@@ -207,7 +207,7 @@ def conv_transpose_nd(
     """Transposed convolution over ``ndim`` spatial dimensions; see :func:`conv_transpose2d`."""
     xp = common_namespace(input=input, weight=weight, bias=bias)
     require_float_dtype(xp, input=input, weight=weight, bias=bias)
-    batched = _check_input_rank(input, ndim)
+    batched = is_batched(input, ndim, "transposed convolution")
     if weight.ndim != ndim + 2:
         msg = (
             f"weight must be {ndim + 2}-D (C_in, C_out // groups, "
@@ -240,17 +240,6 @@ def conv_transpose_nd(
     x = input if batched else input[None, ...]
     y = _conv_transpose(xp, x, weight, bias, params, out_spatial)
     return y if batched else y[0, ...]
-
-
-def _check_input_rank(input: Any, ndim: int) -> bool:
-    if input.ndim not in (ndim + 1, ndim + 2):
-        msg = (
-            f"input must be {ndim + 2}-D (N, C_in, *spatial) or {ndim + 1}-D "
-            f"(C_in, *spatial) for a {ndim}-d transposed convolution, "
-            f"got {input.ndim}-D input of shape {tuple(input.shape)}"
-        )
-        raise ValueError(msg)
-    return bool(input.ndim == ndim + 2)
 
 
 def _check_channels(
