@@ -1,22 +1,19 @@
 """Transposed convolution, written once against the Python Array API standard.
 
-The algorithm is dimension-generic (1-d, 2-d, 3-d share it):
+This module is the public face: it validates every argument before any array work
+(see :mod:`._params` and :mod:`._checks`), then runs one dimension-generic algorithm
+(1-d, 2-d and 3-d share it), built from GEMMs over the whole batch and dense slices:
 
-1. **GEMM.** For each kernel tap ``t`` the contribution of every input pixel is
-   ``W[:, :, t].T @ x``, a matrix product over input channels.  Taps are batched into
-   a few large products over the whole batch (``(G, T*C_out/G, C_in/G) @ (G, C_in/G, N*P)``)
-   rather than one product per sample.
-2. **col2im as phase-strided slice adds.**  Input pixel ``h`` and tap ``k`` land on
-   output row ``h*stride + k*dilation``.  Writing that row as ``m*stride + r`` with
-   phase ``r = (k*dilation) % stride`` and ``m = h + (k*dilation) // stride``, every tap
-   is a *dense* block ``acc[..., m0:m0+H, r, ...]`` of an accumulator laid out as
-   ``(..., M, stride)``.  One tap never hits the same element twice, so plain slice
-   additions are exact (no scatter-add with repeated indices, which the standard
-   lacks), and reshaping ``(M, stride) -> M*stride`` interleaves the phases for free.
-3. **Crop** ``padding`` from both ends and add the bias.
+* :mod:`._ct_forward` holds the forward *formulations* (a pure reshape when stride
+  equals the kernel, sub-pixel phases, a dense map for tiny inputs, per-tap strided
+  slice adds for very large ones) and picks one from the shapes alone.  None of them
+  needs a scatter-add with repeated indices, which the standard lacks.
+* :mod:`._ct_backward` computes the gradients as two GEMMs; :mod:`._autodiff` hands
+  them to torch's and JAX's autodiff where those exist.
 
-The column buffer is produced a chunk of taps at a time, so peak extra memory stays
-near the size of the output instead of ``prod(kernel_size)`` times the input.
+The scatter formulation produces its column buffer a chunk of taps at a time, so
+peak extra memory on large inputs stays near the size of the output instead of
+``prod(kernel_size)`` times the input.
 """
 
 from __future__ import annotations
