@@ -349,3 +349,21 @@ def test_jax_vmap_over_unbatched_inputs_equals_the_batched_call(
     expected = direct_conv_transpose2d(case["x"], case["w"], case["b"], **case["kwargs"])
     assert_close(mapped, expected, backend=backend, dtype=dtype)
     assert_close(batched, expected, backend=backend, dtype=dtype)
+
+
+def test_forward_mode_autodiff_on_jax_with_custom_grads_off(backend: Backend) -> None:
+    """jax.jvp needs the forward's own derivative: use_custom_grad(False) provides it."""
+    if backend.name != "jax":
+        pytest.skip("jax.jvp is a JAX transform")
+    import jax
+
+    from lucid.ops import use_custom_grad
+
+    rng = np.random.default_rng(7)
+    x, dx = (backend.asarray(rng.standard_normal((1, 2, 3, 3))) for _ in range(2))
+    w = backend.asarray(rng.standard_normal((2, 3, 2, 2)))
+    with use_custom_grad(False):
+        y, dy = jax.jvp(lambda x: conv_transpose2d(x, w, stride=2), (x,), (dx,))
+    # Linear in x, so the tangent is the op applied to the tangent itself.
+    assert_close(dy, backend.to_numpy(conv_transpose2d(dx, w, stride=2)), backend=backend)
+    assert_close(y, backend.to_numpy(conv_transpose2d(x, w, stride=2)), backend=backend)

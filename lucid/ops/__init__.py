@@ -6,6 +6,7 @@
 (1, 8, 11, 11)
 """
 
+from ._autodiff import use_custom_grad
 from ._params import conv_transpose_output_size
 from .conv import conv1d, conv2d, conv3d
 from .conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
@@ -18,4 +19,5 @@ __all__ = [
     "conv_transpose2d",
     "conv_transpose3d",
     "conv_transpose_output_size",
+    "use_custom_grad",
 ]

@@ -34,7 +34,20 @@ _ENABLED: contextvars.ContextVar[bool] = contextvars.ContextVar("custom_grad", d
 
 @contextlib.contextmanager
 def use_custom_grad(enabled: bool) -> Iterator[None]:
-    """Turn the custom gradients off (``False``) to autodiff through the forward."""
+    """Turn the custom gradients off (``False``) to autodiff through the forward.
+
+    Needed for forward-mode derivatives on JAX (``jax.jvp``, ``jax.jacfwd``), which a
+    ``jax.custom_vjp`` function does not support.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lucid.ops import conv_transpose2d, use_custom_grad
+    >>> with use_custom_grad(False):
+    ...     y = conv_transpose2d(np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)))
+    >>> y.shape
+    (1, 1, 3, 3)
+    """
     token = _ENABLED.set(enabled)
     try:
         yield
