@@ -12,13 +12,12 @@ import pathlib
 
 import numpy as np
 import pytest
+import torch
 
 import lucid
 import lucid.nn as nn
 from lucid._backend import to_numpy
 from lucid.testing import Backend, assert_close
-
-torch = pytest.importorskip("torch")
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 SECTION = "## Autoencoder: LazyConv2d encoder, LazyConvTranspose2d decoder"

@@ -10,8 +10,6 @@ import pytest
 from lucid._cli import bench
 from lucid._cli._bench_cases import SUITE, Case, select
 
-pytest.importorskip("torch")
-
 
 def test_suite_has_the_documented_layers() -> None:
     names = {c.name for c in SUITE}

@@ -7,13 +7,12 @@ import math
 import array_api_compat
 import numpy as np
 import pytest
+import torch
 
 import lucid
 import lucid.nn as nn
 from lucid._backend import to_numpy
 from lucid.testing import assert_close
-
-torch = pytest.importorskip("torch")
 
 CONFIGS = [
     {"kernel_size": 3},

@@ -16,13 +16,12 @@ import time
 import array_api_compat
 import numpy as np
 import pytest
+import torch
 
 import lucid
 import lucid.nn as nn
 from lucid.nn.conv import _LazyConvMixin
 from lucid.testing import Backend
-
-torch = pytest.importorskip("torch")
 
 LAZY = [f"Lazy{kind}{n}d" for kind in ("Conv", "ConvTranspose") for n in (1, 2, 3)]
 CONFIG = {"kernel_size": 3, "stride": 2, "padding": 1, "groups": 2}

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import lucid
 import lucid.nn as nn
 from lucid._backend import backend_of
 from lucid.testing import assert_close
-
-torch = pytest.importorskip("torch")
 
 CONFIGS = [
     {"kernel_size": 4, "stride": 2, "padding": 1},

@@ -12,14 +12,13 @@ import time
 import array_api_compat
 import numpy as np
 import pytest
+import torch
 
 import lucid
 import lucid.nn as nn
 from lucid._backend import backend_of, to_numpy
 from lucid.nn.conv import _LazyConvTransposeMixin
 from lucid.testing import assert_close
-
-torch = pytest.importorskip("torch")
 
 
 def state_of(module):

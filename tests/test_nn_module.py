@@ -9,13 +9,12 @@ from collections import OrderedDict
 import array_api_compat
 import numpy as np
 import pytest
+import torch
 
 import lucid
 import lucid.nn as nn
 from lucid._backend import backend_of, to_numpy
 from lucid.testing import assert_close
-
-torch = pytest.importorskip("torch")
 
 
 def decoder():

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import lucid
 import lucid.nn as nn
 from lucid._backend import to_numpy
 from lucid.testing import load_backend
-
-torch = pytest.importorskip("torch")
 
 
 def lazy_decoder():
@@ -178,6 +177,8 @@ def test_lazy_module_materializes_as_jit_argument(jax):
 def test_module_made_before_jax_is_imported_is_a_pytree():
     import subprocess
     import sys
+
+    pytest.importorskip("jax")  # runs in the jax session
 
     code = (
         "import sys, lucid, lucid.nn as nn\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from lucid.ops import conv_transpose1d, conv_transpose2d, conv_transpose3d
 from lucid.ops._autodiff import use_custom_grad
@@ -16,7 +17,6 @@ from lucid.ops._ct_forward import FORMULATIONS, choose_formulation, use_formulat
 from lucid.ops._params import validate_conv_transpose_params
 from lucid.testing import Backend, assert_close
 
-torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 # (stride, dilation, kernel, groups, output_padding, padding, batch)
