@@ -57,7 +57,8 @@ def jax_conv_transpose(
     p = validate_conv_transpose_params(
         nd, kernel, stride, padding, output_padding, groups, dilation
     )
-    flipped = w[(slice(None), slice(None), *(slice(None, None, -1),) * nd)]
+    reverse_kernel = (slice(None), slice(None)) + (slice(None, None, -1),) * nd
+    flipped = w[reverse_kernel]
     rhs = flipped.reshape(groups, c_in // groups, c_out_g, *kernel).swapaxes(1, 2)
     pads = [
         (d * (k - 1) - pad, d * (k - 1) - pad + op)
@@ -117,7 +118,7 @@ def native_op(backend: str, op: str) -> Callable[..., Any]:
         return jax_conv_transpose if op.startswith("conv_transpose") else jax_conv
     import torch
 
-    return getattr(torch.nn.functional, op)  # type: ignore[no-any-return]
+    return getattr(torch.nn.functional, op)
 
 
 def native_conv_transpose2d(backend: str) -> tuple[str, Callable[..., Any]]:
