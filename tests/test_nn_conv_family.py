@@ -20,7 +20,7 @@ import torch
 
 import lucid
 import lucid.nn as nn
-from lucid.nn.conv import _LazyConvMixin
+from lucid.nn._conv_base import _LazyConvMixin
 from lucid.testing import Backend
 
 LAZY = [f"Lazy{kind}{n}d" for kind in ("Conv", "ConvTranspose") for n in (1, 2, 3)]

@@ -17,7 +17,7 @@ import torch
 import lucid
 import lucid.nn as nn
 from lucid._backend import backend_of, to_numpy
-from lucid.nn.conv import _LazyConvTransposeMixin
+from lucid.nn._conv_base import _LazyConvTransposeMixin
 from lucid.testing import assert_close
 
 
