@@ -24,7 +24,7 @@ from .conv import (
     LazyConvTranspose3d,
 )
 from .lazy import LazyModuleMixin
-from .module import Module
+from .module import Module, StateDictError
 
 __all__ = [
     "Conv1d",
@@ -45,6 +45,7 @@ __all__ = [
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "StateDictError",
     "Tanh",
     "init",
 ]
