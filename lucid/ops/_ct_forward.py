@@ -39,6 +39,7 @@ from typing import Any
 
 import array_api_compat
 import array_api_extra as xpx
+import numpy as np
 
 from ._params import ConvTransposeParams
 
@@ -202,10 +203,12 @@ def _reshape(
 @functools.lru_cache(maxsize=256)
 def _dense_taps(
     spatial: tuple[int, ...], p: ConvTransposeParams, out_spatial: tuple[int, ...]
-) -> tuple[int, ...]:
+) -> np.ndarray:
     """Row-major ``(P_in, P_out)`` table: the tap linking input to output pixel, or ``T``.
 
-    ``T`` (one past the last tap) selects a zero appended to the weight.
+    ``T`` (one past the last tap) selects a zero appended to the weight.  A NumPy array
+    (read-only, cached): every namespace's ``asarray`` takes it through the buffer
+    protocol much faster than a tuple of Python ints.
     """
     per_dim = []
     for size, k, s, d, pad, out in zip(
@@ -224,7 +227,9 @@ def _dense_taps(
         for os_ in itertools.product(*(range(out) for _, out, _ in per_dim)):
             ts = [table[h * out + o] for (_, out, table), h, o in zip(per_dim, hs, os_)]
             index.append(taps if min(ts) < 0 else _ravel(tuple(ts), p.kernel_size))
-    return tuple(index)
+    table = np.asarray(index, dtype=np.int32)
+    table.flags.writeable = False
+    return table
 
 
 def _dense(
@@ -238,8 +243,8 @@ def _dense(
     device = array_api_compat.device(x)
     w = xp.reshape(weight, (g, c_in_g, c_out_g, math.prod(p.kernel_size)))
     w = xp.concat([w, xp.zeros((g, c_in_g, c_out_g, 1), dtype=w.dtype, device=device)], axis=3)
-    # The namespace's default integer dtype: int64 would warn on JAX without x64.
-    table = xp.asarray(_dense_taps(spatial, p, out_spatial), device=device)
+    # int32 indices: int64 would warn on JAX without x64.
+    table = xp.asarray(_dense_taps(spatial, p, out_spatial), copy=True, device=device)
     # (G, C_in/G, C_out/G, P_in*P_out) -> (G, C_in/G * P_in, C_out/G * P_out)
     m = xp.reshape(xp.take(w, table, axis=3), (g, c_in_g, c_out_g, p_in, p_out))
     m = xp.reshape(xp.permute_dims(m, (0, 1, 3, 2, 4)), (g, c_in_g * p_in, c_out_g * p_out))
