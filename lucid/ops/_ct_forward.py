@@ -227,9 +227,9 @@ def _dense_taps(
         for os_ in itertools.product(*(range(out) for _, out, _ in per_dim)):
             ts = [table[h * out + o] for (_, out, table), h, o in zip(per_dim, hs, os_)]
             index.append(taps if min(ts) < 0 else _ravel(tuple(ts), p.kernel_size))
-    table = np.asarray(index, dtype=np.int32)
-    table.flags.writeable = False
-    return table
+    result = np.asarray(index, dtype=np.int32)
+    result.flags.writeable = False
+    return result
 
 
 def _dense(
