@@ -9,7 +9,15 @@ import platform
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Row", "geomean", "machine_lines", "memory_table", "summary_table", "timing_table"]
+__all__ = [
+    "Row",
+    "geomean",
+    "machine_lines",
+    "memory_table",
+    "package_version",
+    "summary_table",
+    "timing_table",
+]
 
 _MIB = 1024 * 1024
 
@@ -109,7 +117,8 @@ def memory_table(shape: str, peaks: dict[str, int | None], reference: str) -> li
     return lines
 
 
-def _version(dist: str) -> str:
+def package_version(dist: str) -> str:
+    """The installed version of distribution ``dist``, or ``'not installed'``."""
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
@@ -142,9 +151,11 @@ def machine_lines() -> list[str]:
     return [
         f"- CPU: {_cpu_model()}, {os.cpu_count()} logical cores, {_memory_gib()} RAM, "
         f"{platform.system()} {platform.release()}",
-        f"- Python {platform.python_version()}; numpy {_version('numpy')}, "
-        f"torch {_version('torch')}, jax {_version('jax')}/jaxlib {_version('jaxlib')}, "
-        f"array-api-compat {_version('array-api-compat')}, "
-        f"array-api-extra {_version('array-api-extra')}, lucid {_version('lucid-nn')}",
+        f"- Python {platform.python_version()}; numpy {package_version('numpy')}, "
+        f"torch {package_version('torch')}, jax {package_version('jax')}"
+        f"/jaxlib {package_version('jaxlib')}, "
+        f"array-api-compat {package_version('array-api-compat')}, "
+        f"array-api-extra {package_version('array-api-extra')}, "
+        f"lucid {package_version('lucid-nn')}",
         f"- BLAS/threading environment: {blas_env or 'none of OPENBLAS_*, OMP_*, MKL_* set'}",
     ]

@@ -8,7 +8,6 @@ array-api-strict).  The exit status is 1 when any parity check fails.
 
 from __future__ import annotations
 
-import importlib.metadata
 import platform
 import sys
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import lucid
 from lucid.ops import conv_transpose2d
 from lucid.testing import Backend, available_backends, load_backend
 
+from ._bench_report import package_version
 from ._bench_timing import interleaved_medians
 from .native import native_conv_transpose2d, torch_conv_transpose2d
 
@@ -63,22 +63,15 @@ SELF_CHECK_LAYERS = (
 )
 
 
-def _version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def print_environment() -> None:
     print(f"lucid {lucid.__version__} on Python {platform.python_version()} ({platform.machine()})")
     for dist in ("numpy", "array-api-compat", "array-api-extra"):
-        print(f"  {dist:<18} {_version(dist)}")
+        print(f"  {dist:<18} {package_version(dist)}")
     installed = available_backends()
     print("backends:")
     for name in ("numpy", "array_api_strict", "torch", "jax"):
         dist = name.replace("_", "-")
-        state = _version(dist) if name in installed else "not installed"
+        state = package_version(dist) if name in installed else "not installed"
         print(f"  {name:<18} {state}")
 
 

@@ -6,7 +6,13 @@ from typing import Any
 
 import array_api_compat
 
-__all__ = ["common_namespace", "describe", "is_batched", "require_float_dtype"]
+__all__ = [
+    "common_namespace",
+    "conv_arrays",
+    "describe",
+    "is_batched",
+    "require_float_dtype",
+]
 
 
 def describe(array: Any) -> str:
@@ -71,3 +77,23 @@ def is_batched(input: Any, ndim: int, kind: str) -> bool:
         )
         raise ValueError(msg)
     return bool(input.ndim == ndim + 2)
+
+
+def conv_arrays(
+    input: Any, weight: Any, bias: Any | None, ndim: int, kind: str, weight_axes: str
+) -> tuple[Any, bool]:
+    """The shared namespace of a convolution's arrays, and whether ``input`` is batched.
+
+    Checks one namespace, one real floating dtype, the input's rank and the weight's
+    rank (``weight_axes`` names its two leading axes, e.g. ``'C_out, C_in // groups'``).
+    """
+    xp = common_namespace(input=input, weight=weight, bias=bias)
+    require_float_dtype(xp, input=input, weight=weight, bias=bias)
+    batched = is_batched(input, ndim, kind)
+    if weight.ndim != ndim + 2:
+        msg = (
+            f"weight must be {ndim + 2}-D ({weight_axes}, "
+            f"{', '.join('K' + str(i) for i in range(ndim))}), got shape {tuple(weight.shape)}"
+        )
+        raise ValueError(msg)
+    return xp, batched

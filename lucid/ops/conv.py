@@ -23,7 +23,7 @@ from typing import Any
 
 import array_api_extra as xpx
 
-from ._checks import common_namespace, is_batched, require_float_dtype
+from ._checks import conv_arrays
 from ._params import ConvParams, conv_output_size, validate_conv_params
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_nd"]
@@ -140,15 +140,7 @@ def conv_nd(
     ndim: int,
 ) -> Any:
     """Convolution over ``ndim`` spatial dimensions; see :func:`conv2d`."""
-    xp = common_namespace(input=input, weight=weight, bias=bias)
-    require_float_dtype(xp, input=input, weight=weight, bias=bias)
-    batched = is_batched(input, ndim, "convolution")
-    if weight.ndim != ndim + 2:
-        msg = (
-            f"weight must be {ndim + 2}-D (C_out, C_in // groups, "
-            f"{', '.join('K' + str(i) for i in range(ndim))}), got shape {tuple(weight.shape)}"
-        )
-        raise ValueError(msg)
+    xp, batched = conv_arrays(input, weight, bias, ndim, "convolution", "C_out, C_in // groups")
     params = validate_conv_params(ndim, tuple(weight.shape[2:]), stride, padding, dilation, groups)
     _check_channels(input.shape[1 if batched else 0], tuple(weight.shape), bias, params.groups)
     spatial = tuple(input.shape[-ndim:])

@@ -24,7 +24,7 @@ from typing import Any
 import array_api_compat
 
 from ._autodiff import with_custom_grad
-from ._checks import common_namespace, is_batched, require_float_dtype
+from ._checks import conv_arrays
 from ._ct_backward import conv_transpose_grads
 from ._ct_forward import choose_formulation, forward
 from ._params import (
@@ -202,15 +202,9 @@ def conv_transpose_nd(
     ndim: int,
 ) -> Any:
     """Transposed convolution over ``ndim`` spatial dimensions; see :func:`conv_transpose2d`."""
-    xp = common_namespace(input=input, weight=weight, bias=bias)
-    require_float_dtype(xp, input=input, weight=weight, bias=bias)
-    batched = is_batched(input, ndim, "transposed convolution")
-    if weight.ndim != ndim + 2:
-        msg = (
-            f"weight must be {ndim + 2}-D (C_in, C_out // groups, "
-            f"{', '.join('K' + str(i) for i in range(ndim))}), got shape {tuple(weight.shape)}"
-        )
-        raise ValueError(msg)
+    xp, batched = conv_arrays(
+        input, weight, bias, ndim, "transposed convolution", "C_in, C_out // groups"
+    )
     params = validate_conv_transpose_params(
         ndim, tuple(weight.shape[2:]), stride, padding, output_padding, groups, dilation
     )
