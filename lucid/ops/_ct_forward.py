@@ -7,18 +7,21 @@ they differ in how the work is laid out, which decides speed and memory:
 ``reshape``
     ``stride == kernel_size`` and ``dilation == 1``: taps never overlap, so one GEMM
     over all taps followed by a reshape *is* the col2im (the U-Net up-convolution).
-``phase``
+``phase`` and ``phase_channels_last``
     Sub-pixel decomposition with the reduction inside the GEMM.  Output row
     ``o = j*stride + r`` (``r`` the phase) only ever receives the taps ``k`` with
     ``(k*dilation + padding - r) % stride == 0``, each from a *shifted window* of the
     input.  Stacking those windows along channels turns each phase into one GEMM whose
     result is that phase's plane, already cropped; stacking the planes and reshaping
     interleaves them.  No additions of overlapping blocks, no scatter, few large
-    products, and an autodiff of it is itself slices and GEMMs.
+    products, and an autodiff of it is itself slices and GEMMs.  ``phase`` keeps
+    channels in the GEMM's rows (``weight @ windows``); ``phase_channels_last`` puts
+    the pixels there (``windows @ weight``), which BLAS runs faster when there are
+    few output channels per pixel block, at the price of two transposes.
 ``dense``
-    Tiny inputs, where each array operation's fixed cost dominates: gather the weight
-    into the dense ``(C_in*P_in, C_out*P_out)`` matrix of the whole linear map (one
-    ``take``) and apply it with one GEMM.  About ten operations whatever the kernel.
+    Tiny inputs, where each array operation's fixed cost dominates: one GEMM with a
+    constant 0/1 matrix places every input pixel under every tap (an im2col with no
+    gather), a second one applies the weight.  Eight operations whatever the kernel.
 ``scatter``
     Per-tap GEMM and strided slice adds into an interleaved accumulator (col2im).
     Its extra memory is the output plus one chunk of taps, so it is chosen for very
@@ -45,7 +48,7 @@ from ._params import ConvTransposeParams
 
 __all__ = ["FORMULATIONS", "choose_formulation", "forward", "use_formulation"]
 
-FORMULATIONS = ("reshape", "phase", "scatter", "dense")
+FORMULATIONS = ("reshape", "phase", "phase_channels_last", "scatter", "dense")
 
 # Set by `use_formulation` (tests, benchmarks) to bypass the automatic choice.
 _FORCED: contextvars.ContextVar[str | None] = contextvars.ContextVar("formulation", default=None)
@@ -70,11 +73,15 @@ def use_formulation(name: str) -> Iterator[None]:
 # Above this many output elements the memory-lean `scatter` is used (64 MiB of float32):
 # `phase` needs the output twice (planes, then interleaved) plus stacked input windows.
 _LARGE_OUTPUT = 1 << 24
-# `dense` is used while its matrix has at most this many elements (256 KiB of float32):
-# beyond that its wasted multiplications by zero cost more than saved operations.
-_DENSE_ELEMENTS = 1 << 16
+# `dense` is used while its placement GEMM does at most this many multiply-adds
+# (N * C_in * P_in * taps * P_out): beyond that its multiplications by zero cost more
+# than the array operations it saves.
+_DENSE_WORK = 1 << 16
 # On JAX, `phase` only for outputs up to this many elements (see `choose_formulation`).
 _JAX_PHASE_OUTPUT = 1 << 18
+# `phase_channels_last` for every ungrouped output up to this many elements: on small
+# layers its pixel-major GEMMs win on every backend (measured on the VAE layer).
+_SMALL_OUTPUT = 1 << 17
 # `scatter` keeps one chunk of tap products alive at a time; a quarter of the output
 # bounds the chunk so the peak stays well below the native op's (which holds a
 # full-size column buffer).
@@ -86,12 +93,17 @@ def choose_formulation(
     c_out: int,
     p: ConvTransposeParams,
     out_spatial: tuple[int, ...],
-    jax: bool = False,
+    backend: str = "numpy",
 ) -> str:
     """The fastest formulation that keeps memory bounded, from shapes alone.
 
-    ``jax``: XLA fuses ``scatter``'s slice adds into its accumulator, which beats the
-    stacked windows of ``phase`` on medium and large ungrouped layers (measured).
+    ``backend`` is ``'jax'``, ``'torch'`` or anything else; the thresholds between
+    formulations were measured per backend (``python -m lucid bench --formulation``):
+
+    * JAX: XLA fuses ``scatter``'s slice adds into its accumulator, which beats the
+      stacked windows of ``phase`` on medium and large ungrouped layers.
+    * PyTorch: ``phase_channels_last`` wins on batched ungrouped layers; with one
+      sample ``phase`` needs no transpose of the input and wins on large images.
     """
     forced = _FORCED.get()
     if forced is not None:
@@ -102,17 +114,19 @@ def choose_formulation(
             )
             raise ValueError(msg)
         return forced
-    n = x_shape[0]
-    if n * c_out * math.prod(out_spatial) > _LARGE_OUTPUT:
+    n, c_in = x_shape[0], x_shape[1]
+    outputs = n * c_out * math.prod(out_spatial)
+    if outputs > _LARGE_OUTPUT:
         return "scatter"
-    c_in = x_shape[1]
-    dense = c_in * (c_out // p.groups) * math.prod(x_shape[2:]) * math.prod(out_spatial)
-    if dense <= _DENSE_ELEMENTS:
+    work = n * c_in * math.prod(x_shape[2:]) * math.prod(p.kernel_size) * math.prod(out_spatial)
+    if work <= _DENSE_WORK:
         return "dense"
     if _is_reshape(p):
         return "reshape"
-    if jax and p.groups == 1 and n * c_out * math.prod(out_spatial) > _JAX_PHASE_OUTPUT:
+    if backend == "jax" and p.groups == 1 and outputs > _JAX_PHASE_OUTPUT:
         return "scatter"
+    if p.groups == 1 and (outputs <= _SMALL_OUTPUT or (backend == "torch" and n > 1)):
+        return "phase_channels_last"
     return "phase"
 
 
@@ -140,8 +154,8 @@ def forward(
         y = _reshape(xp, x, weight, p, out_spatial)
     elif formulation == "dense":
         y = _dense(xp, x, weight, p, out_spatial)
-    elif formulation == "phase":
-        y = _phase(xp, x, weight, p, out_spatial)
+    elif formulation in ("phase", "phase_channels_last"):
+        y = _phase(xp, x, weight, p, out_spatial, formulation == "phase_channels_last")
     elif formulation == "scatter":
         # The bias seeds the accumulator: no extra full-size pass afterwards.
         return _scatter(xp, x, weight, bias, p, out_spatial)
@@ -193,7 +207,7 @@ def _reshape(
     w = xp.reshape(weight, (g, c_in_g, c_out_g, *p.kernel_size))
     w = xp.permute_dims(w, (0, *range(3, 3 + nd), 2, 1))
     lhs = xp.reshape(w, (g, math.prod(p.kernel_size) * c_out_g, c_in_g))
-    planes = xp.reshape(xp.matmul(lhs, cols), (g, *p.kernel_size, c_out_g, n, *spatial))
+    planes = xp.reshape(lhs @ cols, (g, *p.kernel_size, c_out_g, n, *spatial))
     # -> (*K, G, C_out/G, N, *S), the layout `_interleave` takes.
     planes = xp.permute_dims(planes, (*range(1, 1 + nd), 0, nd + 1, *range(nd + 2, 2 * nd + 3)))
     y = _interleave(xp, planes, p.kernel_size, n, g * c_out_g)
@@ -201,35 +215,37 @@ def _reshape(
 
 
 @functools.lru_cache(maxsize=256)
-def _dense_taps(
+def _dense_placement(
     spatial: tuple[int, ...], p: ConvTransposeParams, out_spatial: tuple[int, ...]
 ) -> np.ndarray:
-    """Row-major ``(P_in, P_out)`` table: the tap linking input to output pixel, or ``T``.
+    """The 0/1 ``(P_in, T * P_out)`` matrix: input pixel ``i`` reaches output ``o`` by tap ``t``.
 
-    ``T`` (one past the last tap) selects a zero appended to the weight.  A NumPy array
-    (read-only, cached): every namespace's ``asarray`` takes it through the buffer
-    protocol much faster than a tuple of Python ints.
+    Read-only and cached, in float32 (0 and 1 are exact in every floating dtype): every
+    namespace's ``asarray`` takes a NumPy array through the buffer protocol, far faster
+    than nested Python lists.
     """
     per_dim = []
     for size, k, s, d, pad, out in zip(
         spatial, p.kernel_size, p.stride, p.dilation, p.padding, out_spatial
     ):
-        table = []
-        for h in range(size):
-            for o in range(out):
-                shift = o + pad - h * s
-                ok = shift >= 0 and shift % d == 0 and shift // d < k
-                table.append(shift // d if ok else -1)
-        per_dim.append((size, out, table))
-    taps = math.prod(p.kernel_size)
-    index = []
-    for hs in itertools.product(*(range(size) for size, _, _ in per_dim)):
-        for os_ in itertools.product(*(range(out) for _, out, _ in per_dim)):
-            ts = [table[h * out + o] for (_, out, table), h, o in zip(per_dim, hs, os_)]
-            index.append(taps if min(ts) < 0 else _ravel(tuple(ts), p.kernel_size))
-    result = np.asarray(index, dtype=np.int32)
-    result.flags.writeable = False
-    return result
+        # tap[h, o]: the tap linking input row h to output row o in this dimension, or -1.
+        shift = np.arange(out)[None, :] + pad - np.arange(size)[:, None] * s
+        reach = (shift >= 0) & (shift % d == 0) & (shift // d < k)
+        per_dim.append(np.where(reach, shift // d, -1))
+    placement = np.zeros(
+        (math.prod(spatial), math.prod(p.kernel_size), math.prod(out_spatial)), dtype=np.float32
+    )
+    for hs in itertools.product(*(range(size) for size in spatial)):
+        taps_per_dim = [table[h] for table, h in zip(per_dim, hs)]
+        for os_ in itertools.product(*(range(out) for out in out_spatial)):
+            ts = tuple(int(taps[o]) for taps, o in zip(taps_per_dim, os_))
+            if min(ts) >= 0:
+                placement[
+                    _ravel(hs, spatial), _ravel(ts, p.kernel_size), _ravel(os_, out_spatial)
+                ] = 1
+    placement = placement.reshape(placement.shape[0], -1)
+    placement.flags.writeable = False
+    return placement
 
 
 def _dense(
@@ -239,20 +255,17 @@ def _dense(
     spatial = tuple(x.shape[2:])
     g, c_out_g = p.groups, weight.shape[1]
     c_in_g = c_in // g
-    p_in, p_out = math.prod(spatial), math.prod(out_spatial)
-    device = array_api_compat.device(x)
-    w = xp.reshape(weight, (g, c_in_g, c_out_g, math.prod(p.kernel_size)))
-    w = xp.concat([w, xp.zeros((g, c_in_g, c_out_g, 1), dtype=w.dtype, device=device)], axis=3)
-    # int32 indices: int64 would warn on JAX without x64.
-    table = xp.asarray(_dense_taps(spatial, p, out_spatial), copy=True, device=device)
-    # (G, C_in/G, C_out/G, P_in*P_out) -> (G, C_in/G * P_in, C_out/G * P_out)
-    m = xp.reshape(xp.take(w, table, axis=3), (g, c_in_g, c_out_g, p_in, p_out))
-    m = xp.reshape(xp.permute_dims(m, (0, 1, 3, 2, 4)), (g, c_in_g * p_in, c_out_g * p_out))
-    if g == 1:
-        y = xp.matmul(xp.reshape(x, (n, c_in * p_in)), m[0, ...])
-    else:
-        xs = xp.permute_dims(xp.reshape(x, (n, g, c_in_g * p_in)), (1, 0, 2))
-        y = xp.permute_dims(xp.matmul(xs, m), (1, 0, 2))
+    taps, p_in, p_out = math.prod(p.kernel_size), math.prod(spatial), math.prod(out_spatial)
+    placement = xp.asarray(
+        _dense_placement(spatial, p, out_spatial),
+        dtype=x.dtype,
+        device=array_api_compat.device(x),
+        copy=True,
+    )
+    # (N*C_in, P_in) @ (P_in, T*P_out): every input pixel, under every tap, at its output.
+    columns = xp.reshape(xp.reshape(x, (n * c_in, p_in)) @ placement, (n, g, c_in_g * taps, p_out))
+    w = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g, taps)), (0, 2, 1, 3))
+    y = xp.reshape(w, (g, c_out_g, c_in_g * taps)) @ columns
     return xp.reshape(y, (n, g * c_out_g, *out_spatial))
 
 
@@ -277,57 +290,100 @@ def _phase_windows(
     return m, phases
 
 
+@functools.lru_cache(maxsize=256)
+def _phase_layout(
+    spatial: tuple[int, ...], p: ConvTransposeParams, out_spatial: tuple[int, ...]
+) -> tuple[tuple[int, ...], list[list[list[tuple[int, int]]]], tuple[tuple[int, int], ...]]:
+    """The phase plane size, each dimension's phases, and the zero rows the input needs.
+
+    Padding the input by ``(low, high)`` rows per dimension makes every window of every
+    phase an in-bounds slice.
+    """
+    per_dim = [
+        _phase_windows(*args)
+        for args in zip(p.kernel_size, p.stride, p.dilation, p.padding, out_spatial)
+    ]
+    pads = []
+    for size, (m, phases) in zip(spatial, per_dim):
+        firsts = [first for taps in phases for _, first in taps] or [0]
+        pads.append((max(0, -min(firsts)), max(0, max(firsts) + m - size)))
+    return tuple(m for m, _ in per_dim), [phases for _, phases in per_dim], tuple(pads)
+
+
 def _phase(
-    xp: Any, x: Any, weight: Any, p: ConvTransposeParams, out_spatial: tuple[int, ...]
+    xp: Any,
+    x: Any,
+    weight: Any,
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
+    channels_last: bool = False,
 ) -> Any:
     n, c_in = x.shape[0], x.shape[1]
     spatial = tuple(x.shape[2:])
     g, c_out_g = p.groups, weight.shape[1]
     c_in_g = c_in // g
     nd = p.ndim
-    per_dim = [
-        _phase_windows(*args)
-        for args in zip(p.kernel_size, p.stride, p.dilation, p.padding, out_spatial)
-    ]
-    plane = tuple(m for m, _ in per_dim)
-    # Zero rows around the input so every window is an in-bounds slice.
-    lows, highs = [], []
-    for size, (m, phases) in zip(spatial, per_dim):
-        firsts = [first for taps in phases for _, first in taps] or [0]
-        lows.append(max(0, -min(firsts)))
-        highs.append(max(0, max(firsts) + m - size))
-    xs = channels_first(xp, x, g)
-    if any(lows) or any(highs):
-        xs = xpx.pad(xs, [(0, 0)] * 3 + list(zip(lows, highs)), xp=xp)
-
-    # (C_in, C_out/G, *K) -> (G, C_out/G, *K, C_in/G): a phase's taps are an arithmetic
-    # progression per dimension, so its GEMM operand is a strided slice of this.
+    plane, phases_per_dim, pads = _phase_layout(spatial, p, out_spatial)
+    space = tuple(range(3, 3 + nd))
+    grouped = xp.reshape(x, (n, g, c_in_g, *spatial))
     w = xp.reshape(weight, (g, c_in_g, c_out_g, *p.kernel_size))
-    w = xp.permute_dims(w, (0, 2, *range(3, 3 + nd), 1))
+    # A phase's taps are an arithmetic progression per dimension, so its GEMM operand
+    # is a strided slice of the permuted weight.  `x_axes`/`w_axes`: how many axes come
+    # before and after the spatial (kernel) ones.
+    if channels_last:
+        xs = xp.permute_dims(grouped, (1, 0, *space, 2))  # (G, N, *S, C_in/G)
+        w = xp.permute_dims(w, (0, *space, 1, 2))  # (G, *K, C_in/G, C_out/G)
+        x_axes, w_axes, tap_axis = (2, 1), (1, 2), -2
+    else:
+        xs = channels_first(xp, x, g)  # (G, C_in/G, N, *S)
+        w = xp.permute_dims(w, (0, 2, *space, 1))  # (G, C_out/G, *K, C_in/G)
+        x_axes, w_axes, tap_axis = (3, 0), (2, 1), 1
+    if any(lo or hi for lo, hi in pads):
+        xs = xpx.pad(xs, [(0, 0)] * x_axes[0] + list(pads) + [(0, 0)] * x_axes[1], xp=xp)
+
+    every = slice(None)
     device = array_api_compat.device(x)
     columns = n * math.prod(plane)
+    gemm_shape = (g, columns, c_out_g) if channels_last else (g, c_out_g, columns)
     results = []
-    for phase in itertools.product(*(phases for _, phases in per_dim)):
+    for phase in itertools.product(*phases_per_dim):
         taps = list(itertools.product(*phase))
         if not taps:  # stride > dilated kernel: this phase only gets the bias
-            results.append(xp.zeros((g, c_out_g, columns), dtype=x.dtype, device=device))
+            results.append(xp.zeros(gemm_shape, dtype=x.dtype, device=device))
             continue
-        windows = []
-        for combo in taps:
-            index = (slice(None),) * 3 + tuple(
-                slice(first + low, first + low + m)
-                for (_, first), low, m in zip(combo, lows, plane)
-            )
-            windows.append(xs[index])
+        windows = [
+            xs[
+                (every,) * x_axes[0]
+                + tuple(
+                    slice(first + low, first + low + m)
+                    for (_, first), (low, _), m in zip(combo, pads, plane)
+                )
+                + (every,) * x_axes[1]
+            ]
+            for combo in taps
+        ]
+        cols = windows[0] if len(windows) == 1 else xp.stack(windows, axis=tap_axis)
         progressions = tuple(_progression(dim) for dim in phase)
-        taps_index = (slice(None), slice(None), *progressions, slice(None))
-        lhs = w[taps_index]
-        lhs = xp.reshape(lhs, (g, c_out_g, len(taps) * c_in_g))
-        cols = windows[0] if len(windows) == 1 else xp.stack(windows, axis=1)
-        cols = xp.reshape(cols, (g, len(taps) * c_in_g, columns))
-        results.append(xp.matmul(lhs, cols))
+        kernel = w[(every,) * w_axes[0] + progressions + (every,) * w_axes[1]]
+        depth = len(taps) * c_in_g
+        if channels_last:
+            product = xp.reshape(cols, (g, columns, depth)) @ xp.reshape(
+                kernel, (g, depth, c_out_g)
+            )
+        else:
+            product = xp.reshape(kernel, (g, c_out_g, depth)) @ xp.reshape(
+                cols, (g, depth, columns)
+            )
+        results.append(product)
     planes = results[0] if len(results) == 1 else xp.stack(results, axis=0)
-    planes = xp.reshape(planes, (*p.stride, g, c_out_g, n, *plane))
+    if channels_last:
+        # (*s, G, N, *M, C_out/G) -> (*s, G, C_out/G, N, *M), the layout `_interleave` takes.
+        planes = xp.reshape(planes, (*p.stride, g, n, *plane, c_out_g))
+        planes = xp.permute_dims(
+            planes, (*range(nd), nd, 2 * nd + 2, nd + 1, *range(nd + 2, 2 * nd + 2))
+        )
+    else:
+        planes = xp.reshape(planes, (*p.stride, g, c_out_g, n, *plane))
     y = _interleave(xp, planes, p.stride, n, g * c_out_g)
     return _crop(y, (0,) * nd, out_spatial)
 
@@ -386,7 +442,7 @@ def _scatter(
     for start in range(0, taps, chunk):
         stop = min(start + chunk, taps)
         lhs = xp.reshape(kernels[:, start:stop, ...], (g, (stop - start) * c_out_g, c_in_g))
-        cols = xp.reshape(xp.matmul(lhs, columns_in), (g, stop - start, c_out_g, n, *spatial))
+        cols = xp.reshape(lhs @ columns_in, (g, stop - start, c_out_g, n, *spatial))
         for j in range(stop - start):
             tap = xp.permute_dims(cols[:, j, ...], to_output_layout)
             index: tuple[Any, ...] = (slice(None),) * 3

@@ -19,20 +19,20 @@ peak extra memory on large inputs stays near the size of the output instead of
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-import array_api_compat
-
+from .._backend import namespace_name
 from ._autodiff import with_custom_grad
 from ._checks import conv_arrays
 from ._ct_backward import conv_transpose_grads
-from ._ct_forward import choose_formulation, forward
+from ._ct_forward import _FORCED, choose_formulation, forward
 from ._params import (
     ConvTransposeParams,
     output_padding_for_size,
     spatial_output_size,
     validate_conv_transpose_params,
 )
+from ._plans import cached_plan, signature
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_transpose_nd"]
 
@@ -202,6 +202,51 @@ def conv_transpose_nd(
     ndim: int,
 ) -> Any:
     """Transposed convolution over ``ndim`` spatial dimensions; see :func:`conv_transpose2d`."""
+    hyper = (stride, padding, output_padding, groups, dilation, output_size, ndim, _FORCED.get())
+    plan = cached_plan(
+        signature((input, weight, bias), hyper),
+        lambda: _plan(
+            input,
+            weight,
+            bias,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            dilation,
+            output_size,
+            ndim,
+        ),
+    )
+    x = input if plan.batched else input[None, ...]
+    y = _conv_transpose(plan, x, weight, bias)
+    return y if plan.batched else y[0, ...]
+
+
+class _Plan(NamedTuple):
+    """Everything a call needs that follows from its signature alone."""
+
+    xp: Any
+    batched: bool
+    params: ConvTransposeParams
+    out_spatial: tuple[int, ...]
+    formulation: str
+    backend: str | None
+
+
+def _plan(
+    input: Any,
+    weight: Any,
+    bias: Any | None,
+    stride: int | Sequence[int],
+    padding: int | Sequence[int],
+    output_padding: int | Sequence[int],
+    groups: int,
+    dilation: int | Sequence[int],
+    output_size: Sequence[int] | None,
+    ndim: int,
+) -> _Plan:
+    """Validate every argument (raising on the first bad one) and choose the formulation."""
     xp, batched = conv_arrays(
         input, weight, bias, ndim, "transposed convolution", "C_in, C_out // groups"
     )
@@ -227,10 +272,12 @@ def conv_transpose_nd(
             f"stride={params.stride}, padding={params.padding}, dilation={params.dilation}"
         )
         raise ValueError(msg)
-
-    x = input if batched else input[None, ...]
-    y = _conv_transpose(xp, x, weight, bias, params, out_spatial)
-    return y if batched else y[0, ...]
+    backend = namespace_name(xp)
+    batch_shape = (input.shape[0] if batched else 1, channels, *spatial)
+    formulation = choose_formulation(
+        batch_shape, weight.shape[1] * params.groups, params, out_spatial, backend=backend or ""
+    )
+    return _Plan(xp, batched, params, out_spatial, formulation, backend)
 
 
 def _check_channels(
@@ -254,35 +301,22 @@ def _check_channels(
         raise ValueError(msg)
 
 
-def _conv_transpose(
-    xp: Any,
-    x: Any,
-    weight: Any,
-    bias: Any | None,
-    p: ConvTransposeParams,
-    out_spatial: tuple[int, ...],
-) -> Any:
+def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
     """The algorithm on validated, batched input; returns ``(N, C_out, *out_spatial)``.
 
-    The formulation is chosen from the shapes (see :mod:`._ct_forward`); on PyTorch
+    The formulation was chosen from the shapes (see :mod:`._ct_forward`); on PyTorch
     and JAX the gradients are the two GEMMs of :mod:`._ct_backward` (see
     :mod:`._autodiff`) rather than autodiff through the forward's slices.
     """
-    formulation = choose_formulation(
-        tuple(x.shape),
-        weight.shape[1] * p.groups,
-        p,
-        out_spatial,
-        jax=array_api_compat.is_jax_namespace(xp),
-    )
+    xp, p, out_spatial = plan.xp, plan.params, plan.out_spatial
 
     def run(x: Any, weight: Any, bias: Any | None) -> Any:
-        return forward(xp, x, weight, bias, p, out_spatial, formulation)
+        return forward(xp, x, weight, bias, p, out_spatial, plan.formulation)
 
     def grads(x: Any, weight: Any, gy: Any, needs: tuple[bool, bool, bool]) -> Any:
         return conv_transpose_grads(xp, x, weight, gy, p, needs)
 
-    if array_api_compat.is_jax_namespace(xp) and all(s == 1 for s in p.stride):
+    if plan.backend == "jax" and all(s == 1 for s in p.stride):
         # Without a stride XLA differentiates the forward's slices and GEMMs faster than
         # the custom backward (31 ms against 43 ms on the `same` benchmark layer).
         return run(x, weight, bias)
