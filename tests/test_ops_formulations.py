@@ -105,13 +105,15 @@ def test_choice_is_bounded_and_shape_driven() -> None:
         assert choose_formulation((4, 128, 8, 8), 64, p, (16, 16), backend) == (
             "phase_channels_last"
         )
-    # Medium layers: pixel-major on batched torch only; scatter on JAX; grouped stay phase.
+    # Larger layers: pixel-major (or shift, for few output channels) on torch only;
+    # scatter on JAX; grouped layers stay channels-first.
     dcgan = ((64, 256, 8, 8), 128, p, (16, 16))
     assert choose_formulation(*dcgan, "torch") == "phase_channels_last"
     assert choose_formulation(*dcgan, "numpy") == "phase"
     assert choose_formulation(*dcgan, "jax") == "scatter"
     large = ((1, 64, 128, 128), 32, p, (256, 256))
-    assert choose_formulation(*large, "torch") == "phase"
+    assert choose_formulation(*large, "torch") == "shift"
+    assert choose_formulation(*large, "numpy") == "phase"
     grouped = validate_conv_transpose_params(2, 3, stride=2, padding=1, output_padding=1, groups=32)
     assert choose_formulation((8, 128, 32, 32), 128, grouped, (64, 64), "torch") == "phase"
     assert choose_formulation((1, 4, 4, 4), 4, validate_conv_transpose_params(2, 3), (6, 6)) == (

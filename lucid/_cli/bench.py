@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
+from ..ops._ct_forward import FORMULATIONS
 from ._bench_cases import MEMORY_CASE, Case, select
 from ._bench_report import Row, machine_lines, memory_table, summary_table, timing_table
 
@@ -76,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--formulation",
-        choices=("reshape", "phase", "scatter"),
+        choices=FORMULATIONS,
         help="force one of lucid's formulations (development; default: lucid chooses)",
     )
     return parser

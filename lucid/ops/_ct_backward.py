@@ -21,7 +21,7 @@ from typing import Any
 
 import array_api_extra as xpx
 
-from ._ct_forward import channels_first
+from ._ct_geometry import channels_first
 from ._params import ConvTransposeParams
 
 __all__ = ["conv_transpose_grads"]

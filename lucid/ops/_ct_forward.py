@@ -44,11 +44,21 @@ import array_api_compat
 import array_api_extra as xpx
 import numpy as np
 
+from ._ct_geometry import (
+    channels_first,
+    crop,
+    interleave,
+    phase_layout,
+    progression,
+    ravel,
+    tap_offsets,
+)
+from ._ct_shift import shift
 from ._params import ConvTransposeParams
 
 __all__ = ["FORMULATIONS", "choose_formulation", "forward", "use_formulation"]
 
-FORMULATIONS = ("reshape", "phase", "phase_channels_last", "scatter", "dense")
+FORMULATIONS = ("reshape", "phase", "phase_channels_last", "shift", "scatter", "dense")
 
 # Set by `use_formulation` (tests, benchmarks) to bypass the automatic choice.
 _FORCED: contextvars.ContextVar[str | None] = contextvars.ContextVar("formulation", default=None)
@@ -82,6 +92,8 @@ _JAX_PHASE_OUTPUT = 1 << 18
 # `phase_channels_last` for every ungrouped output up to this many elements: on small
 # layers its pixel-major GEMMs win on every backend (measured on the VAE layer).
 _SMALL_OUTPUT = 1 << 17
+# On PyTorch, `shift` for ungrouped layers with at most this many output channels.
+_SHIFT_CHANNELS = 32
 # `scatter` keeps one chunk of tap products alive at a time; a quarter of the output
 # bounds the chunk so the peak stays well below the native op's (which holds a
 # full-size column buffer).
@@ -102,8 +114,9 @@ def choose_formulation(
 
     * JAX: XLA fuses ``scatter``'s slice adds into its accumulator, which beats the
       stacked windows of ``phase`` on medium and large ungrouped layers.
-    * PyTorch: ``phase_channels_last`` wins on batched ungrouped layers; with one
-      sample ``phase`` needs no transpose of the input and wins on large images.
+    * PyTorch: on larger ungrouped layers, ``shift`` when there are few output
+      channels (the windows' copies would outweigh their GEMMs), else
+      ``phase_channels_last``.
     """
     forced = _FORCED.get()
     if forced is not None:
@@ -125,8 +138,11 @@ def choose_formulation(
         return "reshape"
     if backend == "jax" and p.groups == 1 and outputs > _JAX_PHASE_OUTPUT:
         return "scatter"
-    if p.groups == 1 and (outputs <= _SMALL_OUTPUT or (backend == "torch" and n > 1)):
+    if p.groups == 1 and outputs <= _SMALL_OUTPUT:
         return "phase_channels_last"
+    if backend == "torch" and p.groups == 1:
+        # Few output channels: copying each tap's window costs more than its GEMM.
+        return "shift" if c_out <= _SHIFT_CHANNELS else "phase_channels_last"
     return "phase"
 
 
@@ -152,6 +168,8 @@ def forward(
     """Run ``formulation`` on batched ``x``; returns ``(N, C_out, *out_spatial)``."""
     if formulation == "reshape":
         y = _reshape(xp, x, weight, p, out_spatial)
+    elif formulation == "shift":
+        y = shift(xp, x, weight, p, out_spatial)
     elif formulation == "dense":
         y = _dense(xp, x, weight, p, out_spatial)
     elif formulation in ("phase", "phase_channels_last"):
@@ -165,33 +183,6 @@ def forward(
     if bias is not None:
         y = y + xp.reshape(bias, (1, -1) + (1,) * p.ndim)
     return y
-
-
-def channels_first(xp: Any, x: Any, g: int) -> Any:
-    """``(N, C_in, *S)`` -> ``(G, C_in/G, N, *S)``: the batch joins the GEMM's columns."""
-    n, c_in = x.shape[0], x.shape[1]
-    spatial = tuple(x.shape[2:])
-    if n == 1:  # a reshape, not a copy
-        return xp.reshape(x, (g, c_in // g, 1, *spatial))
-    grouped = xp.reshape(x, (n, g, c_in // g, *spatial))
-    return xp.permute_dims(grouped, (1, 2, 0, *range(3, 3 + len(spatial))))
-
-
-def _interleave(xp: Any, planes: Any, strides: tuple[int, ...], n: int, c_out: int) -> Any:
-    """``(s_1, ..., s_d, G, C_out/G, N, M_1, ..., M_d)`` -> ``(N, C_out, M_1*s_1, ...)``."""
-    nd = len(strides)
-    # axes: phases 0..nd-1, G nd, C nd+1, N nd+2, M_i nd+3+i
-    order = (nd + 2, nd, nd + 1, *(a for i in range(nd) for a in (nd + 3 + i, i)))
-    sizes = tuple(planes.shape[nd + 3 + i] * s for i, s in enumerate(strides))
-    return xp.reshape(xp.permute_dims(planes, order), (n, c_out, *sizes))
-
-
-def _crop(y: Any, starts: tuple[int, ...], sizes: tuple[int, ...]) -> Any:
-    if all(a == 0 and b == m for a, b, m in zip(starts, sizes, y.shape[2:])):
-        return y
-    crop = tuple(slice(a, a + b) for a, b in zip(starts, sizes))
-    index = (slice(None), slice(None), *crop)
-    return y[index]
 
 
 def _reshape(
@@ -210,8 +201,8 @@ def _reshape(
     planes = xp.reshape(lhs @ cols, (g, *p.kernel_size, c_out_g, n, *spatial))
     # -> (*K, G, C_out/G, N, *S), the layout `_interleave` takes.
     planes = xp.permute_dims(planes, (*range(1, 1 + nd), 0, nd + 1, *range(nd + 2, 2 * nd + 3)))
-    y = _interleave(xp, planes, p.kernel_size, n, g * c_out_g)
-    return _crop(y, p.padding, out_spatial)
+    y = interleave(xp, planes, p.kernel_size, n, g * c_out_g)
+    return crop(y, p.padding, out_spatial)
 
 
 @functools.lru_cache(maxsize=256)
@@ -240,9 +231,7 @@ def _dense_placement(
         for os_ in itertools.product(*(range(out) for out in out_spatial)):
             ts = tuple(int(taps[o]) for taps, o in zip(taps_per_dim, os_))
             if min(ts) >= 0:
-                placement[
-                    _ravel(hs, spatial), _ravel(ts, p.kernel_size), _ravel(os_, out_spatial)
-                ] = 1
+                placement[ravel(hs, spatial), ravel(ts, p.kernel_size), ravel(os_, out_spatial)] = 1
     placement = placement.reshape(placement.shape[0], -1)
     placement.flags.writeable = False
     return placement
@@ -269,47 +258,6 @@ def _dense(
     return xp.reshape(y, (n, g * c_out_g, *out_spatial))
 
 
-def _phase_windows(
-    k: int, s: int, d: int, pad: int, out: int
-) -> tuple[int, list[list[tuple[int, int]]]]:
-    """Per output phase ``r`` of one dimension: ``(tap, first input row)`` pairs.
-
-    Output row ``o = j*s + r`` (``j < M = ceil(out/s)``) is uncropped row ``o + pad``;
-    tap ``t`` reaches it from input row ``(o + pad - t*d) / s`` when that divides.
-    Returns ``M`` and, per phase, the taps with the input row feeding ``j = 0``.
-    """
-    m = -(-out // s)
-    phases: list[list[tuple[int, int]]] = []
-    for r in range(s):
-        taps = []
-        for t in range(k):
-            shift = r + pad - t * d
-            if shift % s == 0:
-                taps.append((t, shift // s))
-        phases.append(taps)
-    return m, phases
-
-
-@functools.lru_cache(maxsize=256)
-def _phase_layout(
-    spatial: tuple[int, ...], p: ConvTransposeParams, out_spatial: tuple[int, ...]
-) -> tuple[tuple[int, ...], list[list[list[tuple[int, int]]]], tuple[tuple[int, int], ...]]:
-    """The phase plane size, each dimension's phases, and the zero rows the input needs.
-
-    Padding the input by ``(low, high)`` rows per dimension makes every window of every
-    phase an in-bounds slice.
-    """
-    per_dim = [
-        _phase_windows(*args)
-        for args in zip(p.kernel_size, p.stride, p.dilation, p.padding, out_spatial)
-    ]
-    pads = []
-    for size, (m, phases) in zip(spatial, per_dim):
-        firsts = [first for taps in phases for _, first in taps] or [0]
-        pads.append((max(0, -min(firsts)), max(0, max(firsts) + m - size)))
-    return tuple(m for m, _ in per_dim), [phases for _, phases in per_dim], tuple(pads)
-
-
 def _phase(
     xp: Any,
     x: Any,
@@ -323,7 +271,7 @@ def _phase(
     g, c_out_g = p.groups, weight.shape[1]
     c_in_g = c_in // g
     nd = p.ndim
-    plane, phases_per_dim, pads = _phase_layout(spatial, p, out_spatial)
+    plane, phases_per_dim, pads = phase_layout(spatial, p, out_spatial)
     space = tuple(range(3, 3 + nd))
     grouped = xp.reshape(x, (n, g, c_in_g, *spatial))
     w = xp.reshape(weight, (g, c_in_g, c_out_g, *p.kernel_size))
@@ -363,7 +311,7 @@ def _phase(
             for combo in taps
         ]
         cols = windows[0] if len(windows) == 1 else xp.stack(windows, axis=tap_axis)
-        progressions = tuple(_progression(dim) for dim in phase)
+        progressions = tuple(progression(dim) for dim in phase)
         kernel = w[(every,) * w_axes[0] + progressions + (every,) * w_axes[1]]
         depth = len(taps) * c_in_g
         if channels_last:
@@ -384,22 +332,8 @@ def _phase(
         )
     else:
         planes = xp.reshape(planes, (*p.stride, g, c_out_g, n, *plane))
-    y = _interleave(xp, planes, p.stride, n, g * c_out_g)
-    return _crop(y, (0,) * nd, out_spatial)
-
-
-def _progression(taps: list[tuple[int, int]]) -> slice:
-    """The slice selecting one dimension's taps ``t_0 < t_1 < ...`` (evenly spaced)."""
-    first = taps[0][0]
-    step = taps[1][0] - first if len(taps) > 1 else 1
-    return slice(first, taps[-1][0] + 1, step)
-
-
-def _ravel(index: tuple[int, ...], shape: tuple[int, ...]) -> int:
-    flat = 0
-    for i, size in zip(index, shape):
-        flat = flat * size + i
-    return flat
+    y = interleave(xp, planes, p.stride, n, g * c_out_g)
+    return crop(y, (0,) * nd, out_spatial)
 
 
 def _scatter(
@@ -438,7 +372,7 @@ def _scatter(
     per_tap = max(1, g * c_out_g * n * pixels)
     chunk = max(1, math.prod(acc.shape) // _CHUNK_FRACTION // per_tap)
     to_output_layout = (2, 0, 1, *range(3, 3 + p.ndim))
-    offsets = _tap_offsets(p)
+    offsets = tap_offsets(p)
     for start in range(0, taps, chunk):
         stop = min(start + chunk, taps)
         lhs = xp.reshape(kernels[:, start:stop, ...], (g, (stop - start) * c_out_g, c_in_g))
@@ -453,13 +387,4 @@ def _scatter(
 
     full = tuple(m * s for m, s in zip(grid, p.stride))
     y = xp.reshape(acc, (n, g * c_out_g, *full))
-    return _crop(y, p.padding, out_spatial)
-
-
-def _tap_offsets(p: ConvTransposeParams) -> list[tuple[tuple[int, int], ...]]:
-    """For each tap in row-major kernel order: per dimension ``(first grid row, phase)``."""
-    per_dim = [
-        [divmod(k * d, s) for k in range(size)]
-        for size, s, d in zip(p.kernel_size, p.stride, p.dilation)
-    ]
-    return list(itertools.product(*per_dim))
+    return crop(y, p.padding, out_spatial)

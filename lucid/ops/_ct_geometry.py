@@ -1,0 +1,115 @@
+"""The geometry of a transposed convolution: which taps, windows and phases meet where.
+
+Pure functions of shapes and hyper-parameters (Python ints, cached where they loop),
+plus the two layout moves every formulation shares: batch into the GEMM columns, and
+phase planes back into one interleaved output.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Any
+
+from ._params import ConvTransposeParams
+
+__all__ = [
+    "channels_first",
+    "crop",
+    "interleave",
+    "phase_layout",
+    "progression",
+    "ravel",
+    "tap_offsets",
+]
+
+
+def channels_first(xp: Any, x: Any, g: int) -> Any:
+    """``(N, C_in, *S)`` -> ``(G, C_in/G, N, *S)``: the batch joins the GEMM's columns."""
+    n, c_in = x.shape[0], x.shape[1]
+    spatial = tuple(x.shape[2:])
+    if n == 1:  # a reshape, not a copy
+        return xp.reshape(x, (g, c_in // g, 1, *spatial))
+    grouped = xp.reshape(x, (n, g, c_in // g, *spatial))
+    return xp.permute_dims(grouped, (1, 2, 0, *range(3, 3 + len(spatial))))
+
+
+def interleave(xp: Any, planes: Any, strides: tuple[int, ...], n: int, c_out: int) -> Any:
+    """``(s_1, ..., s_d, G, C_out/G, N, M_1, ..., M_d)`` -> ``(N, C_out, M_1*s_1, ...)``."""
+    nd = len(strides)
+    # axes: phases 0..nd-1, G nd, C nd+1, N nd+2, M_i nd+3+i
+    order = (nd + 2, nd, nd + 1, *(a for i in range(nd) for a in (nd + 3 + i, i)))
+    sizes = tuple(planes.shape[nd + 3 + i] * s for i, s in enumerate(strides))
+    return xp.reshape(xp.permute_dims(planes, order), (n, c_out, *sizes))
+
+
+def crop(y: Any, starts: tuple[int, ...], sizes: tuple[int, ...]) -> Any:
+    if all(a == 0 and b == m for a, b, m in zip(starts, sizes, y.shape[2:])):
+        return y
+    crop = tuple(slice(a, a + b) for a, b in zip(starts, sizes))
+    index = (slice(None), slice(None), *crop)
+    return y[index]
+
+
+def _phase_windows(
+    k: int, s: int, d: int, pad: int, out: int
+) -> tuple[int, list[list[tuple[int, int]]]]:
+    """Per output phase ``r`` of one dimension: ``(tap, first input row)`` pairs.
+
+    Output row ``o = j*s + r`` (``j < M = ceil(out/s)``) is uncropped row ``o + pad``;
+    tap ``t`` reaches it from input row ``(o + pad - t*d) / s`` when that divides.
+    Returns ``M`` and, per phase, the taps with the input row feeding ``j = 0``.
+    """
+    m = -(-out // s)
+    phases: list[list[tuple[int, int]]] = []
+    for r in range(s):
+        taps = []
+        for t in range(k):
+            shift = r + pad - t * d
+            if shift % s == 0:
+                taps.append((t, shift // s))
+        phases.append(taps)
+    return m, phases
+
+
+@functools.lru_cache(maxsize=256)
+def phase_layout(
+    spatial: tuple[int, ...], p: ConvTransposeParams, out_spatial: tuple[int, ...]
+) -> tuple[tuple[int, ...], list[list[list[tuple[int, int]]]], tuple[tuple[int, int], ...]]:
+    """The phase plane size, each dimension's phases, and the zero rows the input needs.
+
+    Padding the input by ``(low, high)`` rows per dimension makes every window of every
+    phase an in-bounds slice.
+    """
+    per_dim = [
+        _phase_windows(*args)
+        for args in zip(p.kernel_size, p.stride, p.dilation, p.padding, out_spatial)
+    ]
+    pads = []
+    for size, (m, phases) in zip(spatial, per_dim):
+        firsts = [first for taps in phases for _, first in taps] or [0]
+        pads.append((max(0, -min(firsts)), max(0, max(firsts) + m - size)))
+    return tuple(m for m, _ in per_dim), [phases for _, phases in per_dim], tuple(pads)
+
+
+def progression(taps: list[tuple[int, int]]) -> slice:
+    """The slice selecting one dimension's taps ``t_0 < t_1 < ...`` (evenly spaced)."""
+    first = taps[0][0]
+    step = taps[1][0] - first if len(taps) > 1 else 1
+    return slice(first, taps[-1][0] + 1, step)
+
+
+def ravel(index: tuple[int, ...], shape: tuple[int, ...]) -> int:
+    flat = 0
+    for i, size in zip(index, shape):
+        flat = flat * size + i
+    return flat
+
+
+def tap_offsets(p: ConvTransposeParams) -> list[tuple[tuple[int, int], ...]]:
+    """For each tap in row-major kernel order: per dimension ``(first grid row, phase)``."""
+    per_dim = [
+        [divmod(k * d, s) for k in range(size)]
+        for size, s, d in zip(p.kernel_size, p.stride, p.dilation)
+    ]
+    return list(itertools.product(*per_dim))
