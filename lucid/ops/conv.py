@@ -19,12 +19,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import array_api_extra as xpx
 
 from ._checks import conv_arrays
 from ._params import ConvParams, conv_output_size, validate_conv_params
+from ._plans import cached_plan, signature
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_nd"]
 
@@ -140,6 +141,37 @@ def conv_nd(
     ndim: int,
 ) -> Any:
     """Convolution over ``ndim`` spatial dimensions; see :func:`conv2d`."""
+    plan = cached_plan(
+        signature((input, weight, bias), (stride, padding, dilation, groups, ndim)),
+        lambda: _plan(input, weight, bias, stride, padding, dilation, groups, ndim),
+    )
+    x = input if plan.batched else input[None, ...]
+    y = _conv(plan.xp, x, weight, plan.params, plan.out_spatial)
+    if bias is not None:
+        y = y + plan.xp.reshape(bias, (1, -1) + (1,) * ndim)
+    return y if plan.batched else y[0, ...]
+
+
+class _Plan(NamedTuple):
+    """Everything a call needs that follows from its signature alone."""
+
+    xp: Any
+    batched: bool
+    params: ConvParams
+    out_spatial: tuple[int, ...]
+
+
+def _plan(
+    input: Any,
+    weight: Any,
+    bias: Any | None,
+    stride: int | Sequence[int],
+    padding: Padding,
+    dilation: int | Sequence[int],
+    groups: int,
+    ndim: int,
+) -> _Plan:
+    """Validate every argument, raising on the first bad one."""
     xp, batched = conv_arrays(input, weight, bias, ndim, "convolution", "C_out, C_in // groups")
     params = validate_conv_params(ndim, tuple(weight.shape[2:]), stride, padding, dilation, groups)
     _check_channels(input.shape[1 if batched else 0], tuple(weight.shape), bias, params.groups)
@@ -152,12 +184,7 @@ def conv_nd(
             f"the dilated kernel (kernel_size={params.kernel_size}, dilation={params.dilation})"
         )
         raise ValueError(msg)
-
-    x = input if batched else input[None, ...]
-    y = _conv(xp, x, weight, params, out_spatial)
-    if bias is not None:
-        y = y + xp.reshape(bias, (1, -1) + (1,) * ndim)
-    return y if batched else y[0, ...]
+    return _Plan(xp, batched, params, out_spatial)
 
 
 def _check_channels(
@@ -218,7 +245,7 @@ def _conv(xp: Any, x: Any, weight: Any, p: ConvParams, out_spatial: tuple[int, .
         columns = xp.stack([grouped[tap_windows[t]] for t in range(start, stop)], axis=1)
         rhs = xp.reshape(columns, (g, (stop - start) * c_in_g, n * pixels))
         lhs = xp.reshape(kernels[:, :, start:stop, :], (g, c_out_g, (stop - start) * c_in_g))
-        part = xp.matmul(lhs, rhs)
+        part = lhs @ rhs
         y = part if y is None else y + part
     y = xp.permute_dims(
         xp.reshape(y, (g, c_out_g, n, *out_spatial)), (2, 0, 1, *range(3, 3 + p.ndim))

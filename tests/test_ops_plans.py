@@ -1,0 +1,112 @@
+"""Validated call plans are reused per signature, and never let a bad call through.
+
+``lucid.ops`` validates a call once per signature (array types, shapes and dtypes,
+hyper-parameters) and remembers the outcome.  Checked here, on every backend: a
+repeated call skips validation; any change of shape, dtype, hyper-parameter,
+``output_size`` or forced formulation validates afresh; values a key cannot represent
+exactly (``True``, ``2.0``, NumPy integers) are validated on every call, so a bad one
+is always rejected even after its well-typed twin was cached; a failed call stores
+nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import lucid.ops.conv as conv_module
+import lucid.ops.conv_transpose as conv_transpose_module
+from lucid.ops import _plans, conv2d, conv_transpose2d
+from lucid.ops._ct_forward import use_formulation
+from lucid.testing import Backend
+
+
+@pytest.fixture
+def validations(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts of full validations, per op, on an empty plan cache."""
+    monkeypatch.setattr(_plans, "_PLANS", {})
+    counts = {"conv_transpose": 0, "conv": 0}
+    for name, module in (("conv_transpose", conv_transpose_module), ("conv", conv_module)):
+        original = module._plan
+
+        def counted(*args: Any, _original: Any = original, _name: str = name) -> Any:
+            counts[_name] += 1
+            return _original(*args)
+
+        monkeypatch.setattr(module, "_plan", counted)
+    return counts
+
+
+def _arrays(backend: Backend, *shapes: tuple[int, ...], dtype: str = "float32") -> list[Any]:
+    rng = np.random.default_rng(0)
+    return [backend.asarray(rng.standard_normal(s), dtype) for s in shapes]
+
+
+def test_a_repeated_call_is_validated_once(backend: Backend, validations) -> None:
+    x, w, w_conv = _arrays(backend, (2, 4, 5, 5), (4, 3, 3, 3), (3, 4, 3, 3))
+    first = conv_transpose2d(x, w, stride=2, padding=1)
+    again = conv_transpose2d(x, w, stride=2, padding=1)
+    assert validations["conv_transpose"] == 1
+    np.testing.assert_array_equal(backend.to_numpy(first), backend.to_numpy(again))
+    conv2d(x, w_conv, padding="same")
+    conv2d(x, w_conv, padding="same")
+    assert validations["conv"] == 1
+
+
+def test_every_change_of_signature_validates_afresh(backend: Backend, validations) -> None:
+    x, w, x_other = _arrays(backend, (2, 4, 5, 5), (4, 3, 3, 3), (1, 4, 6, 5))
+    (x64,) = _arrays(backend, (2, 4, 5, 5), dtype="float64")
+    calls = [
+        lambda: conv_transpose2d(x, w, stride=2),
+        lambda: conv_transpose2d(x_other, w, stride=2),  # shape
+        lambda: conv_transpose2d(x[0, ...], w, stride=2),  # unbatched
+        lambda: conv_transpose2d(x, w, stride=(2, 1)),  # hyper-parameter
+        lambda: conv_transpose2d(x, w, stride=2, output_size=(12, 12)),  # output_size
+    ]
+    shapes = [tuple(call().shape) for call in calls]
+    assert shapes == [(2, 3, 11, 11), (1, 3, 13, 11), (3, 11, 11), (2, 3, 11, 7), (2, 3, 12, 12)]
+    assert validations["conv_transpose"] == len(calls)
+    with pytest.raises(TypeError, match="same dtype"):  # dtype: float64 input, float32 weight
+        conv_transpose2d(x64, w, stride=2)
+
+
+def test_a_value_no_key_can_hold_is_validated_every_time(backend: Backend, validations) -> None:
+    x, w, w_conv = _arrays(backend, (1, 4, 5, 5), (4, 3, 3, 3), (3, 4, 3, 3))
+    conv_transpose2d(x, w, stride=1)
+    with pytest.raises(TypeError, match=r"stride must be an int.*, got bool True"):
+        conv_transpose2d(x, w, stride=True)
+    with pytest.raises(TypeError, match=r"stride must be an int.*, got float 1\.0"):
+        conv_transpose2d(x, w, stride=1.0)
+    conv2d(x, w_conv, groups=1)
+    with pytest.raises(TypeError, match=r"groups must be an int, got bool True"):
+        conv2d(x, w_conv, groups=True)
+    conv_transpose2d(x, w, stride=np.int64(1))
+    conv_transpose2d(x, w, stride=np.int64(1))
+    # 1 cached int call, 2 rejected ones, 2 NumPy-int calls with no key.
+    assert validations["conv_transpose"] == 5
+
+
+def test_a_failed_call_stores_nothing(backend: Backend, validations) -> None:
+    x, w = _arrays(backend, (1, 4, 5, 5), (4, 3, 3, 3))
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"output_size=.*is not reachable"):
+            conv_transpose2d(x, w, stride=2, output_size=(20, 20))
+    assert validations["conv_transpose"] == 2
+    assert not _plans._PLANS
+
+
+def test_a_forced_formulation_is_part_of_the_signature(backend: Backend, validations) -> None:
+    x, w = _arrays(backend, (1, 4, 5, 5), (4, 3, 3, 3))
+    conv_transpose2d(x, w, stride=2)
+    with use_formulation("reshape"), pytest.raises(ValueError, match="reshape formulation needs"):
+        conv_transpose2d(x, w, stride=2)
+
+
+def test_the_cache_is_bounded(backend: Backend, validations, monkeypatch) -> None:
+    monkeypatch.setattr(_plans, "_MAX_PLANS", 3)
+    x, w = _arrays(backend, (1, 4, 5, 5), (4, 3, 3, 3))
+    for padding in range(5):
+        conv_transpose2d(x, w, padding=padding % 2, stride=padding + 1)
+    assert 0 < len(_plans._PLANS) <= 3
