@@ -1,6 +1,6 @@
 """The forward formulations of the transposed convolution, and the choice between them.
 
-All three compute the same thing on validated, batched input ``x`` of shape
+Every formulation computes the same thing on validated, batched input ``x`` of shape
 ``(N, C_in, *spatial)`` and return ``(N, C_out, *out_spatial)`` with the bias added;
 they differ in how the work is laid out, which decides speed and memory:
 
@@ -16,8 +16,11 @@ they differ in how the work is laid out, which decides speed and memory:
     interleaves them.  No additions of overlapping blocks, no scatter, few large
     products, and an autodiff of it is itself slices and GEMMs.  ``phase`` keeps
     channels in the GEMM's rows (``weight @ windows``); ``phase_channels_last`` puts
-    the pixels there (``windows @ weight``), which BLAS runs faster when there are
-    few output channels per pixel block, at the price of two transposes.
+    the pixels there (``windows @ weight``), which BLAS runs faster on small layers,
+    at the price of transposing the input and the output.
+``shift``
+    The phases again, without copying windows: each phase is a sum of GEMMs on
+    shifted, contiguous row blocks of the channels-last input (see :mod:`._ct_shift`).
 ``dense``
     Tiny inputs, where each array operation's fixed cost dominates: one GEMM with a
     constant 0/1 matrix places every input pixel under every tap (an im2col with no
@@ -27,7 +30,8 @@ they differ in how the work is laid out, which decides speed and memory:
     Its extra memory is the output plus one chunk of taps, so it is chosen for very
     large inputs, where ``phase``'s stacked windows would cost several inputs' worth.
 
-The choice depends only on shapes, so it is the same under ``jax.jit`` and eager.
+The choice depends only on shapes and the backend, so it is the same under
+``jax.jit`` and eager.
 """
 
 from __future__ import annotations
