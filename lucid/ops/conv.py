@@ -7,8 +7,9 @@ dimension-generic:
 2. **im2col as strided slices.**  Tap ``k`` reads input rows ``k*dilation + o*stride``
    for output rows ``o``: one strided slice per tap, no gather.
 3. **GEMM.** The slices of a chunk of taps are stacked and contracted with the weights
-   in one grouped product over the whole batch,
-   ``(G, C_out/G, T*C_in/G) @ (G, T*C_in/G, N*P)``, and the chunks are summed.
+   in one grouped product over the whole batch, ``(G, N*P, T*C_in/G) @ (G, T*C_in/G,
+   C_out/G)`` (channels last; grouped layers keep channels first), and the chunks are
+   summed.
 
 Taps are processed a chunk at a time, so the column buffer stays near the size of the
 input and output instead of ``prod(kernel_size)`` times the input.
@@ -209,45 +210,66 @@ def _check_channels(
 
 
 def _conv(xp: Any, x: Any, weight: Any, p: ConvParams, out_spatial: tuple[int, ...]) -> Any:
-    """The algorithm on validated, batched input; returns ``(N, C_out, *out_spatial)``."""
-    if any(lo or hi for lo, hi in p.padding):
-        x = xpx.pad(x, ((0, 0), (0, 0), *p.padding), xp=xp)
+    """The algorithm on validated, batched input; returns ``(N, C_out, *out_spatial)``.
+
+    Ungrouped convolutions put the pixels in the GEMM's rows (channels-last windows,
+    ``windows @ weight``), which BLAS runs faster than ``weight @ windows`` on the
+    benchmark layers; grouped ones keep channels first, where each group's few
+    channels would make the pixel-major GEMMs thin.
+    """
     n, c_in = x.shape[0], x.shape[1]
-    padded = tuple(x.shape[2:])
     g = p.groups
     c_in_g, c_out_g = c_in // g, weight.shape[0] // g
     pixels = math.prod(out_spatial)
     taps = math.prod(p.kernel_size)
-
-    # (G, C_in/G, N, *padded): each tap's strided slice is then one GEMM operand block.
-    grouped = xp.permute_dims(
-        xp.reshape(x, (n, g, c_in_g, *padded)), (1, 2, 0, *range(3, 3 + p.ndim))
-    )
-    # (G, C_out/G, taps, C_in/G): a contiguous run of taps is one GEMM's left operand.
-    kernels = xp.permute_dims(xp.reshape(weight, (g, c_out_g, c_in_g, taps)), (0, 1, 3, 2))
+    nd = p.ndim
+    space = tuple(range(3, 3 + nd))
+    channels_last = g == 1
+    grouped = xp.reshape(x, (n, g, c_in_g, *x.shape[2:]))
+    if channels_last:
+        # (G, N, *padded, C_in/G): a tap's window is a strided slice, stacked before C.
+        grouped = xp.permute_dims(grouped, (1, 0, *space, 2))
+        around, tap_axis = ((0, 0), (0, 0)), -2
+        kernels = xp.permute_dims(xp.reshape(weight, (g, c_out_g, c_in_g, taps)), (0, 3, 2, 1))
+    else:
+        # (G, C_in/G, N, *padded): a tap's window is one GEMM operand block.
+        grouped = xp.permute_dims(grouped, (1, 2, 0, *space))
+        around, tap_axis = ((0, 0), (0, 0), (0, 0)), 1
+        kernels = xp.permute_dims(xp.reshape(weight, (g, c_out_g, c_in_g, taps)), (0, 1, 3, 2))
+    if any(lo or hi for lo, hi in p.padding):
+        trailing = ((0, 0),) if channels_last else ()
+        grouped = xpx.pad(grouped, (*around, *p.padding, *trailing), xp=xp)
+    lead = (slice(None),) * len(around)
+    trail = (slice(None),) if channels_last else ()
     tap_windows = [
-        (
-            Ellipsis,
-            *(
-                slice(k * d, k * d + s * (o - 1) + 1, s)
-                for k, d, s, o in zip(tap, p.dilation, p.stride, out_spatial)
-            ),
+        lead
+        + tuple(
+            slice(k * d, k * d + s * (o - 1) + 1, s)
+            for k, d, s, o in zip(tap, p.dilation, p.stride, out_spatial)
         )
+        + trail
         for tap in itertools.product(*(range(k) for k in p.kernel_size))
     ]
 
     per_tap = max(1, c_in * n * pixels)
-    budget = max(n * g * c_out_g * pixels, math.prod(x.shape), _MIN_COLUMN_CHUNK)
+    budget = max(n * g * c_out_g * pixels, n * c_in * math.prod(x.shape[2:]), _MIN_COLUMN_CHUNK)
     chunk = max(1, budget // per_tap)
     y = None
     for start in range(0, taps, chunk):
         stop = min(start + chunk, taps)
-        columns = xp.stack([grouped[tap_windows[t]] for t in range(start, stop)], axis=1)
-        rhs = xp.reshape(columns, (g, (stop - start) * c_in_g, n * pixels))
-        lhs = xp.reshape(kernels[:, :, start:stop, :], (g, c_out_g, (stop - start) * c_in_g))
-        part = lhs @ rhs
+        windows = [grouped[tap_windows[t]] for t in range(start, stop)]
+        columns = windows[0] if len(windows) == 1 else xp.stack(windows, axis=tap_axis)
+        depth = (stop - start) * c_in_g
+        if channels_last:
+            kernel = xp.reshape(kernels[:, start:stop, ...], (g, depth, c_out_g))
+            part = xp.reshape(columns, (g, n * pixels, depth)) @ kernel
+        else:
+            kernel = xp.reshape(kernels[:, :, start:stop, :], (g, c_out_g, depth))
+            part = kernel @ xp.reshape(columns, (g, depth, n * pixels))
         y = part if y is None else y + part
-    y = xp.permute_dims(
-        xp.reshape(y, (g, c_out_g, n, *out_spatial)), (2, 0, 1, *range(3, 3 + p.ndim))
-    )
+    if channels_last:  # (G, N, *M, C_out/G) -> (N, G, C_out/G, *M)
+        order = (1, 0, 2 + nd, *range(2, 2 + nd))
+        y = xp.permute_dims(xp.reshape(y, (g, n, *out_spatial, c_out_g)), order)
+    else:  # (G, C_out/G, N, *M) -> (N, G, C_out/G, *M)
+        y = xp.permute_dims(xp.reshape(y, (g, c_out_g, n, *out_spatial)), (2, 0, 1, *space))
     return xp.reshape(y, (n, g * c_out_g, *out_spatial))
