@@ -76,3 +76,13 @@ def test_memory_worker_measures_a_fresh_process() -> None:
     peaks = measure_in_subprocess("numpy", "lucid", [tiny], ["forward"])
     assert list(peaks) == ["tiny/forward"]
     assert peaks["tiny/forward"] is not None and peaks["tiny/forward"] >= 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS via /proc")
+def test_memory_worker_runs_lucid_on_jax_eagerly() -> None:
+    pytest.importorskip("jax", reason="the eager candidate is lucid on JAX")
+    from lucid._cli._bench_memory import measure_in_subprocess
+
+    tiny = next(c for c in SUITE if c.name == "tiny")
+    peaks = measure_in_subprocess("jax", "lucid-eager", [tiny], ["forward"])
+    assert peaks["tiny/forward"] is not None and peaks["tiny/forward"] >= 0

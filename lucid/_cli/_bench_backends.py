@@ -25,7 +25,7 @@ import numpy as np
 from ._bench_cases import Case
 from .native import native_op
 
-__all__ = ["DIRECTIONS", "build", "has_direction", "matmul_gflops"]
+__all__ = ["DIRECTIONS", "build", "eager_jax_forward", "has_direction", "matmul_gflops"]
 
 DIRECTIONS = ("forward", "forward+backward")
 
@@ -129,6 +129,23 @@ def _jax(case: Case, data: dict[str, np.ndarray], direction: str) -> dict[str, R
         return lambda: jax.block_until_ready(forward_backward(x, w, b, gy))
 
     return {"lucid": runner(getattr(ops, case.op)), "native": runner(native_op("jax", case.op))}
+
+
+def eager_jax_forward(case: Case) -> Runner:
+    """lucid's forward on JAX without ``jax.jit``: one dispatch per array operation.
+
+    Only for the peak-memory comparison: eagerly, every intermediate is freed as soon
+    as Python drops it, where under ``jax.jit`` XLA decides what stays alive.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from lucid import ops
+
+    data = _inputs(case, "forward")
+    x, w, b = (jnp.asarray(data[k]) for k in ("x", "w", "b"))
+    op = getattr(ops, case.op)
+    return lambda: jax.block_until_ready(op(x, w, b, **case.kwargs))
 
 
 def matmul_gflops(backend: str, size: int = 2048, repeats: int = 7) -> float:

@@ -61,13 +61,16 @@ def peak_growth(fn: Any) -> int:
 
 
 def _worker(request: dict[str, Any]) -> dict[str, Any]:
-    from ._bench_backends import build
+    from ._bench_backends import build, eager_jax_forward
 
     out: dict[str, Any] = {}
     for case_data in request["cases"]:
         case = Case.from_json(case_data)
         for direction in request["directions"]:
-            fn = build(request["backend"], case, direction)[request["candidate"]]
+            if request["candidate"] == "lucid-eager":
+                fn = eager_jax_forward(case)
+            else:
+                fn = build(request["backend"], case, direction)[request["candidate"]]
             fn()  # warm up: JIT compilation, lazy imports, one-off caches
             out[f"{case.name}/{direction}"] = peak_growth(fn)
             del fn

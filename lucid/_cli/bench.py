@@ -200,11 +200,14 @@ def _memory_report(backends: list[str], show_progress: bool) -> tuple[list[str],
 
     # NumPy's native reference is torch's op, which the torch row already measures.
     jobs = [(b, "lucid") for b in backends]
+    # Under jax.jit XLA decides what stays alive; eagerly, Python frees as it goes.
+    jobs += [(b, "lucid-eager") for b in backends if b == "jax"]
     jobs += [(b, "native") for b in backends if b != "numpy"]
+    labels = {"lucid": "lucid on {}", "lucid-eager": "lucid on {}, eager", "native": "native {}"}
     peaks: dict[str, int | None] = {}
     for backend, candidate in _progress(jobs, show_progress, "peak memory"):
         key = f"{MEMORY_CASE.name}/forward"
-        label = f"lucid on {backend}" if candidate == "lucid" else f"native {backend}"
+        label = labels[candidate].format(backend)
         peaks[label] = measure_in_subprocess(backend, candidate, [MEMORY_CASE], ["forward"])[key]
     out = MEMORY_CASE.output_size
     lines = memory_table(MEMORY_CASE.describe(), peaks, "native torch")

@@ -1,13 +1,16 @@
 """Transposed convolution, written once against the Python Array API standard.
 
 This module is the public face: it validates every argument before any array work
-(see :mod:`._params` and :mod:`._checks`), then runs one dimension-generic algorithm
-(1-d, 2-d and 3-d share it), built from GEMMs over the whole batch and dense slices:
+(see :mod:`._params` and :mod:`._checks`), remembers the validated plan per call
+signature (:mod:`._plans`), then runs one dimension-generic algorithm (1-d, 2-d and
+3-d share it), built from GEMMs over the whole batch and dense slices:
 
 * :mod:`._ct_forward` holds the forward *formulations* (a pure reshape when stride
-  equals the kernel, sub-pixel phases, a dense map for tiny inputs, per-tap strided
-  slice adds for very large ones) and picks one from the shapes alone.  None of them
-  needs a scatter-add with repeated indices, which the standard lacks.
+  equals the kernel, sub-pixel phases in two GEMM orientations, phases as sums of
+  shifted GEMMs (:mod:`._ct_shift`), a constant placement GEMM for tiny inputs,
+  per-tap strided slice adds for very large ones) and picks one from the shapes and
+  the backend.  None of them needs a scatter-add with repeated indices, which the
+  standard lacks.
 * :mod:`._ct_backward` computes the gradients as two GEMMs; :mod:`._autodiff` hands
   them to torch's and JAX's autodiff where those exist.
 
