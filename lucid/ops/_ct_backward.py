@@ -21,7 +21,7 @@ from typing import Any
 
 import array_api_extra as xpx
 
-from ._ct_geometry import channels_first
+from ._ct_geometry import channels_first, layer_dims
 from ._params import ConvTransposeParams
 
 __all__ = ["conv_transpose_grads"]
@@ -89,11 +89,8 @@ def conv_transpose_grads(
     ``channels_last`` puts the pixels in the GEMMs' rows, as the forward's
     ``phase_channels_last`` does: faster on PyTorch (measured), slower under XLA.
     """
-    n, c_in = x.shape[0], x.shape[1]
-    spatial = tuple(x.shape[2:])
+    n, c_in, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     nd = p.ndim
-    g = p.groups
-    c_in_g, c_out_g = c_in // g, weight.shape[1]
     taps = math.prod(p.kernel_size)
     pixels = n * math.prod(spatial)
     dx = dw = db = None

@@ -52,6 +52,7 @@ from ._ct_geometry import (
     channels_first,
     crop,
     interleave,
+    layer_dims,
     phase_layout,
     progression,
     ravel,
@@ -192,10 +193,7 @@ def forward(
 def _reshape(
     xp: Any, x: Any, weight: Any, p: ConvTransposeParams, out_spatial: tuple[int, ...]
 ) -> Any:
-    n, c_in = x.shape[0], x.shape[1]
-    spatial = tuple(x.shape[2:])
-    g, c_out_g = p.groups, weight.shape[1]
-    c_in_g = c_in // g
+    n, _, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     cols = xp.reshape(channels_first(xp, x, g), (g, c_in_g, n * math.prod(spatial)))
     # (C_in, C_out/G, *K) -> (G, *K, C_out/G, C_in/G): the taps become the phases.
     nd = p.ndim
@@ -236,18 +234,15 @@ def _dense_placement(
             ts = tuple(int(taps[o]) for taps, o in zip(taps_per_dim, os_))
             if min(ts) >= 0:
                 placement[ravel(hs, spatial), ravel(ts, p.kernel_size), ravel(os_, out_spatial)] = 1
-    placement = placement.reshape(placement.shape[0], -1)
-    placement.flags.writeable = False
-    return placement
+    matrix = placement.reshape(placement.shape[0], -1)
+    matrix.flags.writeable = False
+    return matrix
 
 
 def _dense(
     xp: Any, x: Any, weight: Any, p: ConvTransposeParams, out_spatial: tuple[int, ...]
 ) -> Any:
-    n, c_in = x.shape[0], x.shape[1]
-    spatial = tuple(x.shape[2:])
-    g, c_out_g = p.groups, weight.shape[1]
-    c_in_g = c_in // g
+    n, c_in, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     taps, p_in, p_out = math.prod(p.kernel_size), math.prod(spatial), math.prod(out_spatial)
     placement = xp.asarray(
         _dense_placement(spatial, p, out_spatial),
@@ -270,10 +265,7 @@ def _phase(
     out_spatial: tuple[int, ...],
     channels_last: bool = False,
 ) -> Any:
-    n, c_in = x.shape[0], x.shape[1]
-    spatial = tuple(x.shape[2:])
-    g, c_out_g = p.groups, weight.shape[1]
-    c_in_g = c_in // g
+    n, _, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     nd = p.ndim
     plane, phases_per_dim, pads = phase_layout(spatial, p, out_spatial)
     space = tuple(range(3, 3 + nd))
@@ -348,10 +340,7 @@ def _scatter(
     p: ConvTransposeParams,
     out_spatial: tuple[int, ...],
 ) -> Any:
-    n, c_in = x.shape[0], x.shape[1]
-    spatial = tuple(x.shape[2:])
-    g, c_out_g = p.groups, weight.shape[1]
-    c_in_g = c_in // g
+    n, _, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     pixels = math.prod(spatial)
     taps = math.prod(p.kernel_size)
 

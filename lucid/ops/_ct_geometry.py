@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._params import ConvTransposeParams
 
@@ -17,11 +17,29 @@ __all__ = [
     "channels_first",
     "crop",
     "interleave",
+    "layer_dims",
     "phase_layout",
     "progression",
     "ravel",
     "tap_offsets",
 ]
+
+
+class LayerDims(NamedTuple):
+    """The sizes every formulation unpacks from a batched input and its weight."""
+
+    n: int
+    c_in: int
+    spatial: tuple[int, ...]
+    groups: int
+    c_in_per_group: int
+    c_out_per_group: int
+
+
+def layer_dims(x: Any, weight: Any, p: ConvTransposeParams) -> LayerDims:
+    """``(N, C_in, spatial, G, C_in/G, C_out/G)`` of ``x`` ``(N, C_in, *S)`` and its weight."""
+    n, c_in = x.shape[0], x.shape[1]
+    return LayerDims(n, c_in, tuple(x.shape[2:]), p.groups, c_in // p.groups, weight.shape[1])
 
 
 def channels_first(xp: Any, x: Any, g: int) -> Any:

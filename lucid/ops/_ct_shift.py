@@ -22,7 +22,7 @@ from typing import Any
 import array_api_compat
 import array_api_extra as xpx
 
-from ._ct_geometry import interleave, phase_layout
+from ._ct_geometry import interleave, layer_dims, phase_layout
 from ._params import ConvTransposeParams
 
 __all__ = ["shift"]
@@ -32,10 +32,7 @@ def shift(
     xp: Any, x: Any, weight: Any, p: ConvTransposeParams, out_spatial: tuple[int, ...]
 ) -> Any:
     """``(N, C_in, *S)`` -> ``(N, C_out, *out_spatial)``, without the bias."""
-    n, c_in = x.shape[0], x.shape[1]
-    spatial = tuple(x.shape[2:])
-    g, c_out_g = p.groups, weight.shape[1]
-    c_in_g = c_in // g
+    n, _, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     nd = p.ndim
     plane, phases_per_dim, pads = phase_layout(spatial, p, out_spatial)
     padded = tuple(size + lo + hi for size, (lo, hi) in zip(spatial, pads))
@@ -67,10 +64,8 @@ def shift(
             start = sum(
                 (first + lo) * step for (_, first), (lo, _), step in zip(combo, pads, row_steps)
             )
-            taps = tuple(tap for tap, _ in combo)
-            product = (
-                xs[:, start : start + rows, :] @ w[(slice(None), *taps, slice(None), slice(None))]
-            )
+            tap_weight: tuple[Any, ...] = (slice(None), *(tap for tap, _ in combo))
+            product = xs[:, start : start + rows, :] @ w[tap_weight + (slice(None),) * 2]
             y = product if y is None else y + product
         if y is None:  # stride > dilated kernel: this phase only gets the bias
             y = xp.zeros((g, rows, c_out_g), dtype=x.dtype, device=array_api_compat.device(x))
@@ -82,4 +77,5 @@ def shift(
         planes, (*range(nd), nd, 2 * nd + 2, nd + 1, *range(nd + 2, 2 * nd + 2))
     )
     y = interleave(xp, planes, p.stride, n, g * c_out_g)
-    return y[(slice(None), slice(None), *(slice(0, o) for o in out_spatial))]
+    kept: tuple[slice, ...] = (slice(None), slice(None), *(slice(0, o) for o in out_spatial))
+    return y[kept]

@@ -36,7 +36,7 @@ def _freeze(value: object) -> object:
     if type(value) in (tuple, list):
         # `type(...) is int` rejects bool, NumPy integers and floats: they must meet
         # the full validation every time.
-        items = tuple(value)  # type: ignore[arg-type]
+        items: tuple[object, ...] = tuple(value)  # type: ignore[arg-type]
         if all(type(v) is int for v in items):
             return (type(value), items)
     raise _UnkeyableError
@@ -57,7 +57,7 @@ def cached_plan(key: tuple[Any, ...] | None, build: Callable[[], Plan]) -> Plan:
     if key is None:
         return build()
     try:
-        return _PLANS[key]  # type: ignore[no-any-return]
+        return _PLANS[key]
     except KeyError:
         pass
     except TypeError:  # an unhashable dtype or shape: validate every time

@@ -240,6 +240,7 @@ def _conv(
     space = tuple(range(3, 3 + nd))
     channels_last = g == 1 and backend != "jax"
     grouped = xp.reshape(x, (n, g, c_in_g, *x.shape[2:]))
+    around: tuple[tuple[int, int], ...]
     if channels_last:
         # (G, N, *padded, C_in/G): a tap's window is a strided slice, stacked before C.
         grouped = xp.permute_dims(grouped, (1, 0, *space, 2))
