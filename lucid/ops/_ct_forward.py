@@ -366,14 +366,25 @@ def _scatter(
     chunk = max(1, math.prod(acc.shape) // _CHUNK_FRACTION // per_tap)
     to_output_layout = (2, 0, 1, *range(3, 3 + p.ndim))
     offsets = tap_offsets(p)
+    pad_taps = array_api_compat.is_jax_namespace(xp)
     for start in range(0, taps, chunk):
         stop = min(start + chunk, taps)
         lhs = xp.reshape(kernels[:, start:stop, ...], (g, (stop - start) * c_out_g, c_in_g))
         cols = xp.reshape(lhs @ columns_in, (g, stop - start, c_out_g, n, *spatial))
         for j in range(stop - start):
             tap = xp.permute_dims(cols[:, j, ...], to_output_layout)
+            placement = offsets[start + j]
+            if pad_taps:
+                # XLA fuses a zero-padded tap and the add into one pass over `acc`;
+                # a scatter-add would be a separate, slower kernel.
+                tap = xp.reshape(tap, (n, g, c_out_g, *(v for d in spatial for v in (d, 1))))
+                widths = [(0, 0)] * 3
+                for (first, phase), size, m, s in zip(placement, spatial, grid, p.stride):
+                    widths += [(first, m - first - size), (phase, s - 1 - phase)]
+                acc = acc + xpx.pad(tap, widths, xp=xp)
+                continue
             index: tuple[Any, ...] = (slice(None),) * 3
-            for (first, phase), size in zip(offsets[start + j], spatial):
+            for (first, phase), size in zip(placement, spatial):
                 index += (slice(first, first + size), phase)
             acc = xpx.at(acc)[index].add(tap)
         del cols
