@@ -10,7 +10,8 @@ computed for every padded pixel; the rows that wrap around a border are garbage 
 are cropped at the end (a few percent of the rows on images of realistic size).
 
 Measured on the ``large`` benchmark layer (1x64x128x128, k4 s2 p1) on PyTorch this
-halves the forward time against ``phase``: the windows' copies were memory-bound.
+cuts the forward from 23 to 16 ms against ``phase``: the windows' copies were
+memory-bound.
 """
 
 from __future__ import annotations

@@ -43,7 +43,10 @@ def _freeze(value: object) -> object:
 
 
 def signature(arrays: tuple[Any, ...], hyper: tuple[object, ...]) -> tuple[Any, ...] | None:
-    """A hashable key for one call, or ``None`` when it cannot be keyed exactly."""
+    """A hashable key for one call, or ``None`` when it cannot be keyed exactly.
+
+    ``hyper`` starts with the op's name: every op shares the one cache.
+    """
     try:
         frozen = tuple(_freeze(v) for v in hyper)
     except _UnkeyableError:

@@ -147,7 +147,7 @@ def conv_nd(
 ) -> Any:
     """Convolution over ``ndim`` spatial dimensions; see :func:`conv2d`."""
     plan = cached_plan(
-        signature((input, weight, bias), (stride, padding, dilation, groups, ndim)),
+        signature((input, weight, bias), ("conv", stride, padding, dilation, groups, ndim)),
         lambda: _plan(input, weight, bias, stride, padding, dilation, groups, ndim),
     )
     x = input if plan.batched else input[None, ...]

@@ -28,7 +28,7 @@ from .._backend import namespace_name
 from ._autodiff import with_custom_grad
 from ._checks import conv_arrays
 from ._ct_backward import conv_transpose_grads
-from ._ct_forward import _FORCED, choose_formulation, forward
+from ._ct_forward import choose_formulation, forced_formulation, forward
 from ._params import (
     ConvTransposeParams,
     output_padding_for_size,
@@ -205,7 +205,17 @@ def conv_transpose_nd(
     ndim: int,
 ) -> Any:
     """Transposed convolution over ``ndim`` spatial dimensions; see :func:`conv_transpose2d`."""
-    hyper = (stride, padding, output_padding, groups, dilation, output_size, ndim, _FORCED.get())
+    hyper: tuple[object, ...] = (
+        "conv_transpose",
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size,
+        ndim,
+        forced_formulation(),
+    )
     plan = cached_plan(
         signature((input, weight, bias), hyper),
         lambda: _plan(
