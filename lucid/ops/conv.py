@@ -146,9 +146,10 @@ def conv_nd(
     ndim: int,
 ) -> Any:
     """Convolution over ``ndim`` spatial dimensions; see :func:`conv2d`."""
+    args = (stride, padding, dilation, groups, ndim)
     plan = cached_plan(
-        signature((input, weight, bias), ("conv", stride, padding, dilation, groups, ndim)),
-        lambda: _plan(input, weight, bias, stride, padding, dilation, groups, ndim),
+        signature((input, weight, bias), ("conv", *args)),
+        lambda: _plan(input, weight, bias, *args),
     )
     x = input if plan.batched else input[None, ...]
     y = _conv(plan.xp, x, weight, plan.params, plan.out_spatial, plan.backend)

@@ -205,31 +205,10 @@ def conv_transpose_nd(
     ndim: int,
 ) -> Any:
     """Transposed convolution over ``ndim`` spatial dimensions; see :func:`conv_transpose2d`."""
-    hyper: tuple[object, ...] = (
-        "conv_transpose",
-        stride,
-        padding,
-        output_padding,
-        groups,
-        dilation,
-        output_size,
-        ndim,
-        forced_formulation(),
-    )
+    args = (stride, padding, output_padding, groups, dilation, output_size, ndim)
     plan = cached_plan(
-        signature((input, weight, bias), hyper),
-        lambda: _plan(
-            input,
-            weight,
-            bias,
-            stride,
-            padding,
-            output_padding,
-            groups,
-            dilation,
-            output_size,
-            ndim,
-        ),
+        signature((input, weight, bias), ("conv_transpose", *args, forced_formulation())),
+        lambda: _plan(input, weight, bias, *args),
     )
     x = input if plan.batched else input[None, ...]
     y = _conv_transpose(plan, x, weight, bias)
