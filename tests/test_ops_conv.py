@@ -117,3 +117,25 @@ def test_integer_input_is_rejected(backend: Backend) -> None:
     w = backend.asarray(np.ones((4, 2, 3, 3), dtype=np.int32))
     with pytest.raises(TypeError, match=r"input must have a real floating dtype.*int32"):
         ops.conv2d(x, w)
+
+
+@pytest.mark.parametrize("groups", [1, 2], ids=["pixel-major", "grouped"])
+def test_taps_in_several_chunks_give_the_same_result(
+    backend: Backend, groups: int, monkeypatch
+) -> None:
+    """Large inputs stack their tap windows a chunk at a time; force one tap per chunk."""
+    import torch
+
+    from lucid.ops import conv as conv_module
+
+    monkeypatch.setattr(conv_module, "_MIN_COLUMN_CHUNK", 1)
+    monkeypatch.setattr(conv_module, "_MIN_COLUMN_CHUNK_JAX", 1)
+    rng = np.random.default_rng(5)
+    # 8 input channels, 2 outputs: the input bounds the budget to one tap per chunk.
+    x = rng.standard_normal((2, 8, 6, 6))
+    w = rng.standard_normal((2, 8 // groups, 3, 3))
+    want = torch.nn.functional.conv2d(
+        torch.tensor(x), torch.tensor(w), padding=1, groups=groups
+    ).numpy()
+    got = ops.conv2d(backend.asarray(x), backend.asarray(w), padding=1, groups=groups)
+    np.testing.assert_allclose(backend.to_numpy(got), want, rtol=1e-10, atol=1e-10)

@@ -105,7 +105,8 @@ _LARGE_OUTPUT = 1 << 24
 # (N * C_in * P_in * taps * P_out): beyond that its multiplications by zero cost more
 # than the array operations it saves.
 _DENSE_WORK = 1 << 16
-# On JAX, `phase` only for outputs up to this many elements (see `choose_formulation`).
+# On JAX, ungrouped outputs above this many elements use `scatter` (see
+# `choose_formulation`); below it `phase_channels_last` measured faster (vae 0.8x vs 1.2x).
 _JAX_PHASE_OUTPUT = 1 << 18
 # `phase_channels_last` for every ungrouped output up to this many elements: on small
 # layers its pixel-major GEMMs win on every backend (measured on the VAE layer).
@@ -130,8 +131,8 @@ def choose_formulation(
     ``backend`` is ``'jax'``, ``'torch'`` or anything else; the thresholds between
     formulations were measured per backend (``python -m lucid bench --formulation``):
 
-    * JAX: XLA fuses ``scatter``'s slice adds into its accumulator, which beats the
-      stacked windows of ``phase`` on medium and large ungrouped layers.
+    * JAX: XLA fuses ``scatter``'s zero-padded taps into its per-plane accumulators,
+      which beats the stacked windows of ``phase`` on medium and large ungrouped layers.
     * PyTorch: on larger ungrouped layers, ``shift`` when there are few output
       channels (the windows' copies would outweigh their GEMMs), else
       ``phase_channels_last``.
