@@ -325,24 +325,16 @@ def _phase(
         kernel = w[(every,) * w_axes[0] + progressions + (every,) * w_axes[1]]
         depth = len(taps) * c_in_g
         if channels_last:
-            product = xp.reshape(cols, (g, columns, depth)) @ xp.reshape(
-                kernel, (g, depth, c_out_g)
-            )
+            lhs = xp.reshape(cols, (g, columns, depth))
+            rhs = xp.reshape(kernel, (g, depth, c_out_g))
         else:
-            product = xp.reshape(kernel, (g, c_out_g, depth)) @ xp.reshape(
-                cols, (g, depth, columns)
-            )
-        results.append(product)
+            lhs = xp.reshape(kernel, (g, c_out_g, depth))
+            rhs = xp.reshape(cols, (g, depth, columns))
+        results.append(lhs @ rhs)
     planes = results[0] if len(results) == 1 else xp.stack(results, axis=0)
-    if channels_last:
-        # (*s, G, N, *M, C_out/G) -> (*s, G, C_out/G, N, *M), the layout `_interleave` takes.
-        planes = xp.reshape(planes, (*p.stride, g, n, *plane, c_out_g))
-        planes = xp.permute_dims(
-            planes, (*range(nd), nd, 2 * nd + 2, nd + 1, *range(nd + 2, 2 * nd + 2))
-        )
-    else:
-        planes = xp.reshape(planes, (*p.stride, g, c_out_g, n, *plane))
-    y = interleave(xp, planes, p.stride, n, g * c_out_g)
+    per_plane = (n, *plane, c_out_g) if channels_last else (c_out_g, n, *plane)
+    planes = xp.reshape(planes, (*p.stride, g, *per_plane))
+    y = interleave(xp, planes, p.stride, n, g * c_out_g, channels_last)
     return crop(y, (0,) * nd, out_spatial)
 
 

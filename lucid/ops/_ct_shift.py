@@ -76,10 +76,6 @@ def shift(
         results.append(xp.reshape(y, (g, n, *padded, c_out_g))[keep])
     planes = results[0] if len(results) == 1 else xp.stack(results, axis=0)
     planes = xp.reshape(planes, (*p.stride, g, n, *plane, c_out_g))
-    # (*s, G, N, *M, C_out/G) -> (*s, G, C_out/G, N, *M), the layout `interleave` takes.
-    planes = xp.permute_dims(
-        planes, (*range(nd), nd, 2 * nd + 2, nd + 1, *range(nd + 2, 2 * nd + 2))
-    )
-    y = interleave(xp, planes, p.stride, n, g * c_out_g)
+    y = interleave(xp, planes, p.stride, n, g * c_out_g, channels_last=True)
     kept: tuple[slice, ...] = (slice(None), slice(None), *(slice(0, o) for o in out_spatial))
     return y[kept]
