@@ -229,8 +229,8 @@ def _conv(
     ``windows @ weight``), which NumPy's and PyTorch's BLAS run faster than
     ``weight @ windows`` on the benchmark layers (up to 4x on NumPy's conv3d).  Grouped
     ones keep channels first, where each group's few channels would make the
-    pixel-major GEMMs thin, and so does JAX, where XLA runs the channels-first
-    product up to 4x faster (both measured with ``python -m lucid bench``).
+    pixel-major GEMMs thin.  So does JAX, with small chunks: on the ``enc-same`` layer
+    that took 5.4 ms under ``jax.jit``, against 25 ms channels-last in one chunk.
     """
     n, c_in = x.shape[0], x.shape[1]
     g = p.groups
