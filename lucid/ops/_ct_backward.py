@@ -15,13 +15,12 @@ input-sized buffer, which costs far more than these two products.
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Any
 
 import array_api_extra as xpx
 
-from ._ct_geometry import channels_first, layer_dims
+from ._ct_geometry import channels_first, layer_dims, tap_windows
 from ._params import ConvTransposeParams
 
 __all__ = ["conv_transpose_grads"]
@@ -62,17 +61,8 @@ def _output_grad_windows(
         lead, trail = 3, 0
     if any(lows) or any(highs):
         gs = xpx.pad(gs, [(0, 0)] * lead + list(zip(lows, highs)) + [(0, 0)] * trail, xp=xp)
-    return [
-        gs[
-            (slice(None),) * lead
-            + tuple(
-                slice(t * d, t * d + (h - 1) * s + 1, s)
-                for t, d, h, s in zip(tap, p.dilation, spatial, p.stride)
-            )
-            + (slice(None),) * trail
-        ]
-        for tap in itertools.product(*(range(k) for k in p.kernel_size))
-    ]
+    windows = tap_windows(p.kernel_size, p.dilation, p.stride, spatial, lead, trail)
+    return [gs[index] for index in windows]
 
 
 def conv_transpose_grads(

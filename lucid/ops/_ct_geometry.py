@@ -22,6 +22,7 @@ __all__ = [
     "progression",
     "ravel",
     "tap_offsets",
+    "tap_windows",
 ]
 
 
@@ -149,3 +150,29 @@ def tap_offsets(p: ConvTransposeParams) -> list[tuple[tuple[int, int], ...]]:
         for size, s, d in zip(p.kernel_size, p.stride, p.dilation)
     ]
     return list(itertools.product(*per_dim))
+
+
+def tap_windows(
+    kernel_size: tuple[int, ...],
+    dilation: tuple[int, ...],
+    stride: tuple[int, ...],
+    counts: tuple[int, ...],
+    lead: int,
+    trail: int,
+) -> list[tuple[slice, ...]]:
+    """Per tap (row-major), the index of the strided window it meets.
+
+    Tap ``k`` meets rows ``k*dilation + j*stride`` for ``j < count`` in each spatial
+    dimension: the forward convolution's im2col, and the output-gradient windows of the
+    transposed one.  ``lead``/``trail``: full slices before and after the spatial axes.
+    """
+    every = slice(None)
+    return [
+        (every,) * lead
+        + tuple(
+            slice(k * d, k * d + s * (count - 1) + 1, s)
+            for k, d, s, count in zip(tap, dilation, stride, counts)
+        )
+        + (every,) * trail
+        for tap in itertools.product(*(range(k) for k in kernel_size))
+    ]

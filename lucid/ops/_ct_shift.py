@@ -50,8 +50,9 @@ def shift(
         (lo + max(0, *(first for taps in dim for _, first in taps))) * step
         for (lo, _), dim, step in zip(pads, phases_per_dim, row_steps)
     )
+    device = array_api_compat.device(x)
     if overhang:
-        zeros = xp.zeros((g, overhang, c_in_g), dtype=x.dtype, device=array_api_compat.device(x))
+        zeros = xp.zeros((g, overhang, c_in_g), dtype=x.dtype, device=device)
         xs = xp.concat([xs, zeros], axis=1)
     # (C_in, C_out/G, *K) -> (G, *K, C_in/G, C_out/G): one tap's weight is one slice.
     w = xp.reshape(weight, (g, c_in_g, c_out_g, *p.kernel_size))
@@ -72,7 +73,7 @@ def shift(
             else:  # in place on NumPy and PyTorch (13% faster on `large`); JAX rebinds
                 y += product
         if y is None:  # stride > dilated kernel: this phase only gets the bias
-            y = xp.zeros((g, rows, c_out_g), dtype=x.dtype, device=array_api_compat.device(x))
+            y = xp.zeros((g, rows, c_out_g), dtype=x.dtype, device=device)
         results.append(xp.reshape(y, (g, n, *padded, c_out_g))[keep])
     planes = results[0] if len(results) == 1 else xp.stack(results, axis=0)
     planes = xp.reshape(planes, (*p.stride, g, n, *plane, c_out_g))

@@ -17,7 +17,6 @@ input and output instead of ``prod(kernel_size)`` times the input.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -26,6 +25,7 @@ import array_api_extra as xpx
 
 from .._backend import namespace_name
 from ._checks import conv_arrays
+from ._ct_geometry import tap_windows
 from ._params import ConvParams, conv_output_size, validate_conv_params
 from ._plans import cached_plan, signature
 
@@ -241,31 +241,21 @@ def _conv(
     space = tuple(range(3, 3 + nd))
     channels_last = g == 1 and backend != "jax"
     grouped = xp.reshape(x, (n, g, c_in_g, *x.shape[2:]))
-    around: tuple[tuple[int, int], ...]
+    # `lead`/`trail`: how many axes come before and after the spatial ones.
     if channels_last:
         # (G, N, *padded, C_in/G): a tap's window is a strided slice, stacked before C.
         grouped = xp.permute_dims(grouped, (1, 0, *space, 2))
-        around, tap_axis = ((0, 0), (0, 0)), -2
+        lead, trail, tap_axis = 2, 1, -2
         kernels = xp.permute_dims(xp.reshape(weight, (g, c_out_g, c_in_g, taps)), (0, 3, 2, 1))
     else:
         # (G, C_in/G, N, *padded): a tap's window is one GEMM operand block.
         grouped = xp.permute_dims(grouped, (1, 2, 0, *space))
-        around, tap_axis = ((0, 0), (0, 0), (0, 0)), 1
+        lead, trail, tap_axis = 3, 0, 1
         kernels = xp.permute_dims(xp.reshape(weight, (g, c_out_g, c_in_g, taps)), (0, 1, 3, 2))
     if any(lo or hi for lo, hi in p.padding):
-        trailing = ((0, 0),) if channels_last else ()
-        grouped = xpx.pad(grouped, (*around, *p.padding, *trailing), xp=xp)
-    lead = (slice(None),) * len(around)
-    trail = (slice(None),) if channels_last else ()
-    tap_windows = [
-        lead
-        + tuple(
-            slice(k * d, k * d + s * (o - 1) + 1, s)
-            for k, d, s, o in zip(tap, p.dilation, p.stride, out_spatial)
-        )
-        + trail
-        for tap in itertools.product(*(range(k) for k in p.kernel_size))
-    ]
+        widths = [(0, 0)] * lead + list(p.padding) + [(0, 0)] * trail
+        grouped = xpx.pad(grouped, widths, xp=xp)
+    windows_of_taps = tap_windows(p.kernel_size, p.dilation, p.stride, out_spatial, lead, trail)
 
     per_tap = max(1, c_in * n * pixels)
     least = _MIN_COLUMN_CHUNK_JAX if backend == "jax" else _MIN_COLUMN_CHUNK
@@ -274,7 +264,7 @@ def _conv(
     y = None
     for start in range(0, taps, chunk):
         stop = min(start + chunk, taps)
-        windows = [grouped[tap_windows[t]] for t in range(start, stop)]
+        windows = [grouped[windows_of_taps[t]] for t in range(start, stop)]
         columns = windows[0] if len(windows) == 1 else xp.stack(windows, axis=tap_axis)
         depth = (stop - start) * c_in_g
         if channels_last:
