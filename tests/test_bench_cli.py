@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 
+import numpy as np
 import pytest
 
 from lucid._cli import bench
-from lucid._cli._bench_cases import SUITE, Case, select
+from lucid._cli._bench_cases import SUITE, Case, Product, matmul_layouts, select
+from lucid._cli._bench_report import Row, summary_table, timing_table
 
 
 def test_suite_has_the_documented_layers() -> None:
@@ -34,6 +37,57 @@ def test_case_round_trips_through_json() -> None:
 def test_unknown_shape_is_named() -> None:
     with pytest.raises(ValueError, match="nosuch"):
         select("tiny,nosuch", quick=False)
+
+
+def _product_flops(product: Product) -> float:
+    """2*m*k*n per matrix of the broadcast batch, as ``numpy.matmul`` would compute."""
+    (*batch_a, m, k), (*batch_b, k_b, n) = product
+    assert k == k_b
+    return 2.0 * math.prod(np.broadcast_shapes(tuple(batch_a), tuple(batch_b))) * m * k * n
+
+
+_FLOOR_CASES = {c.name: c for c in SUITE}
+_FLOOR_CASES["grouped-down"] = Case(
+    "grouped-down", 2, 8, 12, (9, 9), 3, stride=2, padding=1, groups=4, op="conv2d"
+)
+
+
+@pytest.mark.parametrize("name", sorted(_FLOOR_CASES))
+def test_every_matmul_layout_does_exactly_the_case_flops(name: str) -> None:
+    case = _FLOOR_CASES[name]
+    layouts = matmul_layouts(case)
+    expected = {"columns", "channels-first"} if case.transposed else {"windows", "channels-first"}
+    assert expected <= set(layouts) <= expected | {"phase"}
+    for layout, products in layouts.items():
+        assert sum(_product_flops(p) for p in products) == case.flops(), layout
+
+
+def test_phase_layout_only_where_phases_split_taps_and_pixels_evenly() -> None:
+    by_name = {c.name: c for c in SUITE}
+    # k4 s2: four phases of four taps; 3-D: eight phases of eight taps.
+    assert len(matmul_layouts(by_name["vae"])["phase"]) == 4
+    assert len(matmul_layouts(by_name["volume-up"])["phase"]) == 8
+    # k3 s2 (9 taps over 4 phases), and k3 s1 p0 (36 output pixels from 16 input ones).
+    assert "phase" not in matmul_layouts(by_name["grouped"])
+    assert "phase" not in matmul_layouts(by_name["tiny"])
+    # Groups are a leading batch axis: 32 groups of 4 -> 4 channels.
+    assert matmul_layouts(by_name["grouped"])["columns"] == [((32, 8192, 4), (32, 4, 36))]
+
+
+def test_floor_column_is_a_dash_without_a_floor() -> None:
+    common = dict(case="tiny", shape="N1", backend="torch", flops=1e6, matmul_gflops=1.0)
+    rows = [
+        Row(direction="forward", lucid_s=2.0, native_s=4.0, repeats=1, floor_s=1.0, **common),
+        Row(direction="forward+backward", lucid_s=2.0, native_s=4.0, repeats=1, **common),
+    ]
+    forward, backward = timing_table(rows)[2:]
+    assert "| **0.50** | 0.25 |" in forward
+    assert "| **0.50** | — |" in backward
+    assert rows[0].to_json()["floor_over_native"] == 0.25
+    assert rows[1].to_json()["floor_over_native"] is None
+    header, _, forward_sum, backward_sum = summary_table(rows)
+    assert "geomean matmul floor / native" in header
+    assert "| **0.50** | 0.25 |" in forward_sum and "| **0.50** | — |" in backward_sum
 
 
 @pytest.mark.parametrize("name", ["numpy", "torch", "jax"])
@@ -63,8 +117,18 @@ def test_bench_cli_one_tiny_row(name: str, tmp_path, capsys) -> None:
         {"forward"} if name == "numpy" else {"forward", "forward+backward"}
     )
     assert all(r["backend"] == name and r["lucid_s"] > 0 and r["native_s"] > 0 for r in rows)
+    for r in rows:
+        floor = r["floor_over_native"]
+        if r["direction"] == "forward":
+            assert math.isfinite(floor) and floor > 0
+            assert r["floor_layout"] in matmul_layouts(next(c for c in SUITE if c.name == "tiny"))
+        else:
+            assert floor is None and r["floor_s"] is None
     printed = capsys.readouterr().out
     assert "| tiny |" in printed and "geomean" in printed
+    assert "matmul floor / native" in printed and "Matmul floor / native:" in printed
+    backward_lines = [line for line in printed.splitlines() if "| forward+backward |" in line]
+    assert all("| — |" in line for line in backward_lines)
     assert "Command: `python -m lucid bench --backend" in md.read_text()
 
 

@@ -12,7 +12,11 @@ asynchronous, so its callables block).  The native references:
 
 ``"forward+backward"`` computes the output and the gradients with respect to input,
 weight and bias for a fixed random cotangent; NumPy has no autodiff and so no such row.
-Frameworks are imported inside the builders only.
+
+:func:`build_floor` gives a third kind of callable, forward only: just the matrix
+products of one of :func:`~._bench_cases.matmul_layouts`, on ready-made operands,
+with the backend's own ``@`` (NumPy's, torch's under ``no_grad``, JAX's under
+``jax.jit``).  Frameworks are imported inside the builders only.
 """
 
 from __future__ import annotations
@@ -22,10 +26,17 @@ from typing import Any
 
 import numpy as np
 
-from ._bench_cases import Case
+from ._bench_cases import Case, matmul_layouts
 from .native import native_op
 
-__all__ = ["DIRECTIONS", "build", "eager_jax_forward", "has_direction", "matmul_gflops"]
+__all__ = [
+    "DIRECTIONS",
+    "build",
+    "build_floor",
+    "eager_jax_forward",
+    "has_direction",
+    "matmul_gflops",
+]
 
 DIRECTIONS = ("forward", "forward+backward")
 
@@ -129,6 +140,49 @@ def _jax(case: Case, data: dict[str, np.ndarray], direction: str) -> dict[str, R
         return lambda: jax.block_until_ready(forward_backward(x, w, b, gy))
 
     return {"lucid": runner(getattr(ops, case.op)), "native": runner(native_op("jax", case.op))}
+
+
+def build_floor(backend: str, case: Case) -> dict[str, Runner]:
+    """One callable per layout of ``matmul_layouts(case)``: only its matrix products.
+
+    The operands are random float32 arrays of exactly the layout's shapes, made and
+    moved to the backend here, so a call times the products and nothing else.
+    """
+    rng = np.random.default_rng(2)
+    runners = {}
+    for name, products in matmul_layouts(case).items():
+        operands = [
+            (rng.standard_normal(a, dtype=np.float32), rng.standard_normal(b, dtype=np.float32))
+            for a, b in products
+        ]
+        runners[name] = _products(backend, operands)
+    return runners
+
+
+def _products(backend: str, operands: list[tuple[np.ndarray, np.ndarray]]) -> Runner:
+    """A callable computing ``a @ b`` for every pair, with ``backend``'s matmul."""
+    if backend == "numpy":
+        return lambda: [a @ b for a, b in operands]
+    if backend == "torch":
+        import torch
+
+        pairs = [(torch.from_numpy(a), torch.from_numpy(b)) for a, b in operands]
+
+        def products() -> Any:
+            with torch.no_grad():
+                return [a @ b for a, b in pairs]
+
+        return products
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        # Operands go in as arguments: closed over, XLA could fold the products away.
+        arrays = [(jnp.asarray(a), jnp.asarray(b)) for a, b in operands]
+        compiled = jax.jit(lambda pairs: [a @ b for a, b in pairs])
+        return lambda: jax.block_until_ready(compiled(arrays))
+    msg = f"unknown backend {backend!r}; expected numpy, torch or jax"
+    raise ValueError(msg)
 
 
 def eager_jax_forward(case: Case) -> Runner:

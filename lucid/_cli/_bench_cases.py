@@ -13,7 +13,11 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["MEMORY_CASE", "QUICK", "SUITE", "Case", "select"]
+__all__ = ["MEMORY_CASE", "QUICK", "SUITE", "Case", "Product", "matmul_layouts", "select"]
+
+#: One matrix product as the shapes of its two operands, broadcast as ``numpy.matmul``
+#: broadcasts them: ``(*batch, m, k) @ (*batch, k, n)``.
+Product = tuple[tuple[int, ...], tuple[int, ...]]
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,52 @@ class Case:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Case:
         return cls(**{**data, "size": tuple(data["size"])})
+
+
+def matmul_layouts(case: Case) -> dict[str, list[Product]]:
+    """Ways to lay out ``case``'s forward FLOPs as matrix products, by name.
+
+    Each layout's products multiply-add exactly :meth:`Case.flops` worth of numbers,
+    on operands as a formulation would have them after all of its copies: timing
+    only these products gives a floor for any formulation built on matmul.  With
+    groups, the group is a leading batch axis.  Transposed convolutions:
+
+    * ``columns``: ``(N*P_in, Cin) @ (Cin, Cout*T)``, every tap of every input pixel;
+    * ``channels-first``: ``(Cout*T, Cin) @ (N, Cin, P_in)``;
+    * ``phase``: ``stride**d`` products ``(N*P_out/stride**d, Cin*T/stride**d) @
+      (Cin*T/stride**d, Cout)``, one per output phase; only where each phase owns
+      ``T/stride**d`` taps and ``P_in`` pixels (else it would count border taps).
+
+    Forward convolutions: ``windows``, ``(N*P_out, Cin*T) @ (Cin*T, Cout)``, and
+    ``channels-first``, ``(Cout, Cin*T) @ (N, Cin*T, P_out)``.  Here ``T`` is the
+    taps, ``P_in`` and ``P_out`` the input and output pixels, ``d`` the spatial dims.
+
+    >>> vae = Case("vae", 4, 128, 64, (8, 8), 4, 2, 1)
+    >>> matmul_layouts(vae)["columns"]
+    [((256, 128), (128, 1024))]
+    >>> len(matmul_layouts(vae)["phase"]), matmul_layouts(vae)["phase"][0]
+    (4, ((256, 512), (512, 64)))
+    """
+    g, n, d = case.groups, case.n, len(case.size)
+    c_in, c_out, taps = case.c_in // g, case.c_out // g, case.kernel**d
+    p_in, p_out = math.prod(case.size), math.prod(case.output_size)
+    batch = (g,) if g > 1 else ()
+    # A weight shared by the N images: batch axis 1, broadcast against N.
+    shared = (g, 1) if g > 1 else ()
+    if not case.transposed:
+        return {
+            "windows": [((*batch, n * p_out, c_in * taps), (*batch, c_in * taps, c_out))],
+            "channels-first": [((*shared, c_out, c_in * taps), (*batch, n, c_in * taps, p_out))],
+        }
+    layouts = {
+        "columns": [((*batch, n * p_in, c_in), (*batch, c_in, c_out * taps))],
+        "channels-first": [((*shared, c_out * taps, c_in), (*batch, n, c_in, p_in))],
+    }
+    phases = case.stride**d
+    if taps % phases == 0 and p_out == phases * p_in:
+        k = c_in * taps // phases
+        layouts["phase"] = [((*batch, n * p_out // phases, k), (*batch, k, c_out))] * phases
+    return layouts
 
 
 #: The default suite, named after the layers they stand for.

@@ -7,7 +7,8 @@ import math
 import os
 import platform
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 __all__ = [
     "Row",
@@ -24,7 +25,11 @@ _MIB = 1024 * 1024
 
 @dataclass
 class Row:
-    """One (shape, direction, backend) measurement; times are median seconds per call."""
+    """One (shape, direction, backend) measurement; times are median seconds per call.
+
+    ``floor_s`` is the matrix products alone (forward rows only), in the layout of
+    ``floor_layout``, the fastest of :func:`~._bench_cases.matmul_layouts`.
+    """
 
     case: str
     shape: str
@@ -38,10 +43,17 @@ class Row:
     lucid_peak: int | None = None
     native_peak: int | None = None
     op: str = "conv_transpose2d"
+    floor_s: float | None = None
+    floor_layout: str | None = None
 
     @property
     def ratio(self) -> float:
         return self.lucid_s / self.native_s
+
+    @property
+    def floor_ratio(self) -> float | None:
+        """Matmul floor over native; ``None`` where no floor was timed."""
+        return None if self.floor_s is None else self.floor_s / self.native_s
 
     @property
     def lucid_gflops(self) -> float:
@@ -50,6 +62,10 @@ class Row:
     @property
     def native_gflops(self) -> float:
         return self.flops / self.native_s / 1e9
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields, plus ``floor_over_native`` as the table shows it."""
+        return {**asdict(self), "floor_over_native": self.floor_ratio}
 
 
 def geomean(values: Iterable[float]) -> float:
@@ -66,18 +82,23 @@ def _mib(n: int | None) -> str:
     return "n/a" if n is None else f"{n / _MIB:.1f}"
 
 
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
 def timing_table(rows: list[Row]) -> list[str]:
     """The per-shape Markdown table."""
     lines = [
         "| shape | layer | direction | backend | lucid ms | native ms | lucid/native "
-        "| GFLOP/s lucid / native | lucid % of matmul | peak MiB lucid / native |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| matmul floor / native | GFLOP/s lucid / native | lucid % of matmul "
+        "| peak MiB lucid / native |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r.case} | {r.shape} | {r.direction} | {r.backend} "
             f"| {r.lucid_s * 1e3:.3f} | {r.native_s * 1e3:.3f} | **{r.ratio:.2f}** "
-            f"| {r.lucid_gflops:.1f} / {r.native_gflops:.1f} "
+            f"| {_ratio(r.floor_ratio)} | {r.lucid_gflops:.1f} / {r.native_gflops:.1f} "
             f"| {100 * r.lucid_gflops / r.matmul_gflops:.0f}% "
             f"| {_mib(r.lucid_peak)} / {_mib(r.native_peak)} |"
         )
@@ -85,18 +106,21 @@ def timing_table(rows: list[Row]) -> list[str]:
 
 
 def summary_table(rows: list[Row]) -> list[str]:
-    """Geometric mean and worst ratio per (op, backend, direction)."""
+    """Geometric means and worst ratio per (op, backend, direction)."""
     lines = [
-        "| op | backend | direction | geomean lucid/native | worst shape | shapes |",
-        "|---|---|---|---:|---|---:|",
+        "| op | backend | direction | geomean lucid/native | geomean matmul floor / native "
+        "| worst shape | shapes |",
+        "|---|---|---|---:|---:|---|---:|",
     ]
     groups: dict[tuple[str, str, str], list[Row]] = {}
     for r in rows:
         groups.setdefault((r.op, r.backend, r.direction), []).append(r)
     for (op, backend, direction), group in groups.items():
         worst = max(group, key=lambda r: r.ratio)
+        floors = [r.floor_ratio for r in group if r.floor_ratio is not None]
         lines.append(
             f"| {op} | {backend} | {direction} | **{geomean(r.ratio for r in group):.2f}** "
+            f"| {_ratio(geomean(floors) if floors else None)} "
             f"| {worst.case} ({worst.ratio:.2f}) | {len(group)} |"
         )
     return lines

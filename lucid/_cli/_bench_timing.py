@@ -37,6 +37,7 @@ def interleaved_medians(
     min_repeats: int = 5,
     max_repeats: int = 200,
     repeats: int | None = None,
+    paced_by: tuple[str, ...] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Median seconds per call of each candidate, timed alternately.
 
@@ -50,6 +51,9 @@ def interleaved_medians(
         Bounds on the number of interleaved rounds the budget buys.
     repeats : int, optional
         Exactly this many rounds, overriding the budget (``1`` for smoke tests).
+    paced_by : tuple of str, optional
+        The candidates whose calls the budget is spent on (default: all).  The others
+        run along in every round, so adding one does not thin these ones' samples.
 
     Returns
     -------
@@ -59,7 +63,7 @@ def interleaved_medians(
     per_call = {name: _calibrate(fn) for name, fn in candidates.items()}
     inner = {name: max(1, math.ceil(_MIN_SAMPLE_S / t)) for name, t in per_call.items()}
     if repeats is None:
-        round_s = sum(per_call[n] * inner[n] for n in candidates)
+        round_s = sum(per_call[n] * inner[n] for n in paced_by or candidates)
         repeats = min(max_repeats, max(min_repeats, int(budget_s / round_s)))
     samples: dict[str, list[float]] = {name: [] for name in candidates}
     names = list(candidates)

@@ -3,7 +3,9 @@
 For every shape of the suite, backend and direction, lucid and the native op run
 interleaved and the medians' ratio lucid/native is reported, with GFLOP/s, the share
 of the backend's own large-matmul rate, and peak memory (RSS growth of one call in a
-fresh process).  ``--memory`` instead compares peak memory on one large image.
+fresh process).  Forward rows also time a matmul floor alongside: just the matrix
+products of the layer's FLOPs, in the fastest of a few layouts, on ready operands.
+``--memory`` instead compares peak memory on one large image.
 
 Examples
 --------
@@ -21,8 +23,7 @@ import importlib.util
 import json
 import os
 import sys
-from collections.abc import Iterator
-from dataclasses import asdict
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..ops._ct_forward import FORMULATIONS
@@ -140,6 +141,21 @@ def _check_agreement(fns: dict[str, Any], backend: str) -> None:
         raise AssertionError(msg)
 
 
+def _fastest_layout(backend: str, case: Case, rounds: int) -> tuple[str, Callable[[], Any]]:
+    """The name and callable of ``case``'s fastest matmul layout, by a short timing.
+
+    Only the winner is timed against lucid and native afterwards: timing every layout
+    there would cost a candidate each for what one short look settles.
+    """
+    from ._bench_backends import build_floor
+    from ._bench_timing import interleaved_medians
+
+    layouts = build_floor(backend, case)
+    medians = interleaved_medians(layouts, repeats=rounds)
+    best = min(medians, key=lambda name: medians[name]["median"])
+    return best, layouts[best]
+
+
 def _time_rows(args: argparse.Namespace, backends: list[str], cases: tuple[Case, ...]) -> list[Row]:
     from ._bench_backends import DIRECTIONS, build, has_direction, matmul_gflops
     from ._bench_timing import interleaved_medians
@@ -160,8 +176,16 @@ def _time_rows(args: argparse.Namespace, backends: list[str], cases: tuple[Case,
             matmul[backend] = matmul_gflops(backend, size=512 if args.quick else 2048)
         fns = build(backend, case, direction)
         _check_agreement(fns, backend)
+        layout = None
+        if direction == "forward":
+            layout, fns["floor"] = _fastest_layout(backend, case, rounds=1 if args.quick else 3)
         stats = interleaved_medians(
-            fns, budget_s=budget, min_repeats=1 if args.quick else 5, repeats=args.repeat
+            fns,
+            budget_s=budget,
+            min_repeats=1 if args.quick else 5,
+            repeats=args.repeat,
+            # The floor runs along: lucid and native get as many samples as without it.
+            paced_by=("lucid", "native"),
         )
         factor = 3.0 if direction == "forward+backward" else 1.0  # dx and dw cost a forward each
         rows.append(
@@ -176,6 +200,8 @@ def _time_rows(args: argparse.Namespace, backends: list[str], cases: tuple[Case,
                 matmul_gflops=matmul[backend],
                 repeats=int(stats["lucid"]["repeats"]),
                 op=case.op,
+                floor_s=stats["floor"]["median"] if layout is not None else None,
+                floor_layout=layout,
             )
         )
     return rows
@@ -273,11 +299,15 @@ def main(argv: list[str]) -> int:
             "Median time per call, lucid and the native op interleaved; ratio < 1 means lucid "
             "is faster. Peak memory is the RSS growth of one call in a fresh process.",
             "",
+            "Matmul floor / native: the forward's FLOPs as bare matrix products on ready "
+            "operands (fastest of a few GEMM layouts, timed alongside) over the native op; "
+            "near or above 1, no formulation built on matmul can beat the native op by much.",
+            "",
             *timing_table(rows),
             "",
             *summary_table(rows),
         ]
-        raw = {"rows": [asdict(r) for r in rows]}
+        raw = {"rows": [r.to_json() for r in rows]}
     report = [*lines, "", f"Command: `{command}`", "", "Machine:", "", *machine_lines()]
     print("\n".join(report))
     if args.markdown:
