@@ -7,6 +7,8 @@ gradients against autodiff through the forward.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -92,6 +94,41 @@ def test_formulation_unbatched_1d_3d_float32(backend: Backend, formulation: str)
     assert_close(got3, want3, backend=backend, dtype="float32")
 
 
+@pytest.mark.parametrize("formulation", GENERAL)
+def test_formulation_propagates_inf_and_nan(backend: Backend, formulation: str) -> None:
+    """Non-finite inputs reach the same outputs as torch's (``scatter``'s chunk ordering
+    on JAX must not turn them into anything else)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 2, 6, 5))
+    x[0, 0, 1, 2], x[0, 1, 4, 0] = np.inf, np.nan
+    w = rng.standard_normal((2, 3, 4, 4))
+    want = F.conv_transpose2d(torch.tensor(x), torch.tensor(w), None, 2, 1).numpy()
+    with use_formulation(formulation):
+        got = conv_transpose2d(backend.asarray(x), backend.asarray(w), stride=2, padding=1)
+    np.testing.assert_allclose(backend.to_numpy(got), want, rtol=1e-6, atol=1e-9)
+
+
+def test_scatter_keeps_one_chunk_of_taps_alive_under_jit(backend: Backend) -> None:
+    """XLA's buffers for ``scatter``: the accumulators and one chunk, not every tap.
+
+    Left to itself XLA schedules all 16 tap products before their accumulation (8 MiB
+    of temporaries here, four times the output).
+    """
+    if backend.name != "jax":
+        pytest.skip("XLA's buffer assignment under jax.jit: JAX only")
+    import jax
+
+    n, c_in, c_out, size = 1, 16, 8, 128
+    spec = functools.partial(jax.ShapeDtypeStruct, dtype=backend.xp.float32)
+    args = (spec((n, c_in, size, size)), spec((c_in, c_out, 4, 4)), spec((c_out,)))
+    with use_formulation("scatter"):
+        layer = jax.jit(functools.partial(conv_transpose2d, stride=2, padding=1))
+        memory = layer.lower(*args).compile().memory_analysis()
+    one_tap = n * c_out * size * size * 4  # one tap's product, float32 (1 chunk here)
+    assert memory.output_size_in_bytes == n * c_out * (2 * size) ** 2 * 4
+    assert memory.temp_size_in_bytes <= memory.output_size_in_bytes + 2 * one_tap
+
+
 def test_reshape_refuses_shapes_it_cannot_compute() -> None:
     with use_formulation("reshape"), pytest.raises(ValueError, match="reshape"):
         conv_transpose2d(np.ones((1, 2, 3, 3)), np.ones((2, 2, 3, 3)), stride=2)
@@ -119,6 +156,9 @@ def test_choice_is_bounded_and_shape_driven() -> None:
     assert choose_formulation((1, 4, 4, 4), 4, validate_conv_transpose_params(2, 3), (6, 6)) == (
         "dense"
     )
+    # dense while its columns (N * C_in * taps * P_out) have at most 2**17 elements.
+    assert choose_formulation((2, 16, 8, 8), 16, p, (16, 16)) == "dense"
+    assert choose_formulation((4, 16, 8, 8), 16, p, (16, 16)) == "phase_channels_last"
     unet = validate_conv_transpose_params(2, 2, stride=2)
     assert choose_formulation((8, 256, 32, 32), 128, unet, (64, 64)) == "reshape"
 
