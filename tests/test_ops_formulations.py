@@ -35,6 +35,7 @@ CONFIGS = [
     (3, 2, 5, 1, 1, 4, 2),
     (3, 1, 2, 1, 0, 0, 1),
     (1, 3, 3, 1, 0, 2, 0),
+    (2, 1, 2, 2, 1, 1, 2),  # grouped, stride == kernel: the grouped reshape
 ]
 
 
