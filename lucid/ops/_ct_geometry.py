@@ -63,20 +63,15 @@ def interleave(
 ) -> Any:
     """Phase planes -> ``(N, C_out, M_1*s_1, ..., M_d*s_d)``, one copy.
 
-    ``planes`` is ``(s_1, ..., s_d, G, C_out/G, N, M_1, ..., M_d)``, or with
+    ``planes`` is ``(s_1, ..., s_d, N, C_out, M_1, ..., M_d)``, or with
     ``channels_last`` ``(s_1, ..., s_d, G, N, M_1, ..., M_d, C_out/G)``.
     """
     nd = len(strides)
-    if channels_last:
-        # axes: phases 0..nd-1, G nd, N nd+1, M_i nd+2+i, C 2nd+2
-        g_n_c = (nd, 2 * nd + 2, nd + 1)
-        first_m = nd + 2
-    else:
-        # axes: phases 0..nd-1, G nd, C nd+1, N nd+2, M_i nd+3+i
-        g_n_c = (nd, nd + 1, nd + 2)
-        first_m = nd + 3
-    order = (g_n_c[2], g_n_c[0], g_n_c[1], *(a for i in range(nd) for a in (first_m + i, i)))
-    sizes = tuple(planes.shape[first_m + i] * s for i, s in enumerate(strides))
+    # Axes: the phases are 0..nd-1 and M_i is nd+2+i in both layouts; then N, C_out at
+    # nd, nd+1, or channels last G, N at nd, nd+1 and C_out/G at 2nd+2.
+    leading = (nd + 1, nd, 2 * nd + 2) if channels_last else (nd, nd + 1)
+    order = (*leading, *(a for i in range(nd) for a in (nd + 2 + i, i)))
+    sizes = tuple(planes.shape[nd + 2 + i] * s for i, s in enumerate(strides))
     return xp.reshape(xp.permute_dims(planes, order), (n, c_out, *sizes))
 
 
