@@ -451,7 +451,7 @@ def _scatter(
     for start in range(0, taps, chunk):
         stop = min(start + chunk, taps)
         lhs = xp.reshape(kernels[:, start:stop, ...], (g, (stop - start) * c_out_g, c_in_g))
-        if ordered and updated:
+        if planes is not None and ordered and updated:
             lhs = _computed_after(xp, lhs, [planes[ph] for ph in updated])
             updated.clear()
         cols = xp.reshape(lhs @ columns_in, (g, stop - start, c_out_g, n, *spatial))
