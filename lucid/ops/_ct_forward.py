@@ -25,7 +25,7 @@ they differ in how the work is laid out, which decides speed and memory:
 ``dense``
     Tiny inputs, where each array operation's fixed cost dominates: one gather with a
     cached index places every input pixel under every tap (an im2col), one GEMM
-    applies the weight.  Nine operations whatever the kernel.
+    applies the weight: the same few operations whatever the kernel.
 ``scatter``
     Per-tap GEMM and strided slice adds into an interleaved accumulator (col2im).
     Its extra memory is the output plus one chunk of taps, so it is chosen for very
@@ -99,7 +99,8 @@ def use_formulation(name: str) -> Iterator[None]:
 
 
 # Above this many output elements the memory-lean `scatter` is used (64 MiB of float32):
-# `phase` needs the output twice (planes, then interleaved) plus stacked input windows.
+# `phase` needs stacked input windows per phase, and on JAX the output twice (planes,
+# then interleaved).
 _LARGE_OUTPUT = 1 << 24
 # `dense` is used while its gathered columns have at most this many elements
 # (N * C_in * taps * P_out): up to there it beat the phases on NumPy and PyTorch
@@ -212,7 +213,7 @@ def _reshape(
     # input is multiplied where it lies, (N, G, C_in/G, P), with no copy of it (on
     # PyTorch the U-Net layer took 16 ms this way against 19 ms copying it first).
     w = xp.reshape(weight, (g, c_in_g, c_out_g * taps))
-    lhs = xp.reshape(xp.permute_dims(w, (0, 2, 1)), (g, c_out_g * taps, c_in_g))
+    lhs = xp.permute_dims(w, (0, 2, 1))
     planes = lhs @ xp.reshape(x, (n, g, c_in_g, math.prod(spatial)))
     # (N, C_out, *K, *S) -> (N, C_out, S_1, K_1, S_2, K_2, ...): each tap is its phase.
     planes = xp.reshape(planes, (n, g * c_out_g, *p.kernel_size, *spatial))

@@ -20,7 +20,6 @@ __all__ = [
     "layer_dims",
     "phase_layout",
     "progression",
-    "ravel",
     "tap_offsets",
     "tap_windows",
 ]
@@ -129,13 +128,6 @@ def progression(taps: list[tuple[int, int]]) -> slice:
     first = taps[0][0]
     step = taps[1][0] - first if len(taps) > 1 else 1
     return slice(first, taps[-1][0] + 1, step)
-
-
-def ravel(index: tuple[int, ...], shape: tuple[int, ...]) -> int:
-    flat = 0
-    for i, size in zip(index, shape):
-        flat = flat * size + i
-    return flat
 
 
 def tap_offsets(p: ConvTransposeParams) -> list[tuple[tuple[int, int], ...]]:
