@@ -383,3 +383,30 @@ def test_a_first_input_the_op_rejects_leaves_the_module_unmaterialised(
         m(x, **kwargs)
     assert m.weight is None and m.bias is None and m.in_channels is None
     assert m.has_uninitialized_params() and repr(m) == before
+
+
+LAZY_CLASSES = [
+    (nn.LazyConv1d, 1),
+    (nn.LazyConv2d, 2),
+    (nn.LazyConv3d, 3),
+    (nn.LazyConvTranspose1d, 1),
+    (nn.LazyConvTranspose2d, 2),
+    (nn.LazyConvTranspose3d, 3),
+]
+
+
+@pytest.mark.parametrize(("cls", "rank"), LAZY_CLASSES, ids=lambda v: getattr(v, "__name__", v))
+def test_first_call_is_connected_to_torch_autograd(cls, rank):
+    # torch's own lazy modules train from the first step; so must lucid's.
+    m = cls(3, kernel_size=2)
+    x = torch.randn(2, 4, *([5] * rank))
+    y = m(x)
+    assert y.requires_grad
+    y.sum().backward()
+    assert m.weight.grad is not None and m.bias.grad is not None
+    assert m.weight.grad.shape == m.weight.shape
+    # the gradient is the one the eager module computes with the same weights
+    eager = copy.deepcopy(m)
+    eager.weight.grad = eager.bias.grad = None
+    eager(x).sum().backward()
+    torch.testing.assert_close(m.weight.grad, eager.weight.grad)

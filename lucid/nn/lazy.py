@@ -76,6 +76,9 @@ class LazyModuleMixin:
             if not _pending(self, names):
                 return
             params, config = self._lazy_create(x)
+            # Parameters first, so the first output is connected to the autograd of the
+            # very tensors that get installed (on torch: leaves requiring grad).
+            params = {name: _as_parameter(value) for name, value in params.items()}
             if first_use is not None:
                 first_use(params)
             self._lazy_commit(params, config)
