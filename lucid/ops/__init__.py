@@ -8,10 +8,28 @@
 
 from ._autodiff import use_custom_grad
 from ._params import conv_transpose_output_size
+from .activation import (
+    elu,
+    gelu,
+    hardtanh,
+    leaky_relu,
+    relu,
+    relu6,
+    sigmoid,
+    silu,
+    softplus,
+    tanh,
+)
 from .conv import conv1d, conv2d, conv3d
 from .conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
+from .dropout import dropout
+from .linear import linear
+from .normalization import batch_norm, batch_norm_stats, group_norm, layer_norm
+from .resample import interpolate, pixel_shuffle, pixel_unshuffle
 
 __all__ = [
+    "batch_norm",
+    "batch_norm_stats",
     "conv1d",
     "conv2d",
     "conv3d",
@@ -19,5 +37,22 @@ __all__ = [
     "conv_transpose2d",
     "conv_transpose3d",
     "conv_transpose_output_size",
+    "dropout",
+    "elu",
+    "gelu",
+    "group_norm",
+    "hardtanh",
+    "interpolate",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "relu",
+    "relu6",
+    "sigmoid",
+    "silu",
+    "softplus",
+    "tanh",
     "use_custom_grad",
 ]
