@@ -7,7 +7,7 @@ LazyConvTranspose2d(None, 64, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))
 """
 
 from . import init
-from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
+from .activation import ELU, GELU, Hardtanh, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softplus, Tanh
 from .container import Sequential
 from .conv import (
     Conv1d,
@@ -23,29 +23,51 @@ from .conv import (
     LazyConvTranspose2d,
     LazyConvTranspose3d,
 )
+from .dropout import Dropout
+from .flatten import Flatten, Unflatten
 from .lazy import LazyModuleMixin
+from .linear import Identity, LazyLinear, Linear
 from .module import Module, StateDictError
+from .normalization import GroupNorm, LayerNorm
+from .upsampling import PixelShuffle, PixelUnshuffle, Upsample
 
 __all__ = [
+    "ELU",
+    "GELU",
     "Conv1d",
     "Conv2d",
     "Conv3d",
     "ConvTranspose1d",
     "ConvTranspose2d",
     "ConvTranspose3d",
+    "Dropout",
+    "Flatten",
+    "GroupNorm",
+    "Hardtanh",
+    "Identity",
+    "LayerNorm",
     "LazyConv1d",
     "LazyConv2d",
     "LazyConv3d",
     "LazyConvTranspose1d",
     "LazyConvTranspose2d",
     "LazyConvTranspose3d",
+    "LazyLinear",
     "LazyModuleMixin",
     "LeakyReLU",
+    "Linear",
     "Module",
+    "PixelShuffle",
+    "PixelUnshuffle",
     "ReLU",
+    "ReLU6",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "Softplus",
     "StateDictError",
     "Tanh",
+    "Unflatten",
+    "Upsample",
     "init",
 ]

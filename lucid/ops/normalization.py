@@ -20,7 +20,8 @@ from .activation import real_number
 __all__ = ["batch_norm", "batch_norm_stats", "group_norm", "layer_norm"]
 
 
-def _positive_eps(eps: object) -> float:
+def check_eps(eps: object) -> float:
+    """``eps`` as a float; ``TypeError``/``ValueError`` naming it unless a number >= 0."""
     value = real_number(eps, "eps")
     if value < 0:
         msg = f"eps must be non-negative, got {eps!r}"
@@ -120,7 +121,7 @@ def batch_norm(
     >>> batch_norm(x, np.array([1.0]), np.array([4.0]), eps=0.0).tolist()
     [[0.0], [1.0]]
     """
-    eps = _positive_eps(eps)
+    eps = check_eps(eps)
     xp, _, axes = _batch_arrays(input, running_mean, running_var, weight, bias)
     shape = _channel_shape(input)
     if training or running_mean is None or running_var is None:
@@ -197,7 +198,7 @@ def group_norm(
     >>> group_norm(x, 2, eps=0.0).ravel().tolist()
     [-1.0, 1.0, -1.0, 1.0]
     """
-    eps = _positive_eps(eps)
+    eps = check_eps(eps)
     xp = common_namespace(input=input, weight=weight, bias=bias)
     require_float_dtype(xp, input=input, weight=weight, bias=bias)
     if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups <= 0:
@@ -258,7 +259,7 @@ def layer_norm(
     >>> layer_norm(np.array([[1.0, 3.0]]), (2,), eps=0.0).tolist()
     [[-1.0, 1.0]]
     """
-    eps = _positive_eps(eps)
+    eps = check_eps(eps)
     shape = normalized_shape_of(normalized_shape)
     xp = common_namespace(input=input, weight=weight, bias=bias)
     require_float_dtype(xp, input=input, weight=weight, bias=bias)

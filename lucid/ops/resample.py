@@ -177,7 +177,8 @@ def interpolate(
     return y
 
 
-def _factor(value: object, name: str) -> int:
+def check_factor(value: object, name: str) -> int:
+    """``value`` if it is a positive int; ``ValueError`` naming ``name`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         msg = f"{name} must be a positive int, got {value!r}"
         raise ValueError(msg)
@@ -193,7 +194,7 @@ def pixel_shuffle(input: Any, upscale_factor: int) -> Any:
     >>> pixel_shuffle(np.arange(4.0).reshape(1, 4, 1, 1), 2)[0, 0].tolist()
     [[0.0, 1.0], [2.0, 3.0]]
     """
-    r = _factor(upscale_factor, "upscale_factor")
+    r = check_factor(upscale_factor, "upscale_factor")
     xp = array_api_compat.array_namespace(input)
     if input.ndim < 3 or int(input.shape[-3]) % (r * r):
         msg = (
@@ -217,7 +218,7 @@ def pixel_unshuffle(input: Any, downscale_factor: int) -> Any:
     >>> pixel_unshuffle(np.arange(4.0).reshape(1, 1, 2, 2), 2).ravel().tolist()
     [0.0, 1.0, 2.0, 3.0]
     """
-    r = _factor(downscale_factor, "downscale_factor")
+    r = check_factor(downscale_factor, "downscale_factor")
     xp = array_api_compat.array_namespace(input)
     if input.ndim < 3 or int(input.shape[-1]) % r or int(input.shape[-2]) % r:
         msg = (
