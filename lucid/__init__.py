@@ -7,6 +7,7 @@ from . import (
 )
 from ._backend import default_backend, get_default_backend, set_default_backend
 from ._creation import asarray, empty, full, ones, rand, randn, zeros
+from .io import load, save
 from .random import manual_seed
 
 __version__ = "0.1.0"
@@ -18,6 +19,7 @@ __all__ = [
     "empty",
     "full",
     "get_default_backend",
+    "load",
     "manual_seed",
     "nn",
     "ones",
@@ -25,6 +27,7 @@ __all__ = [
     "rand",
     "randn",
     "random",
+    "save",
     "set_default_backend",
     "zeros",
 ]
