@@ -29,7 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import backend_of, check_backend, from_numpy, get_default_backend, resolve_device
+from ._backend import (
+    backend_of,
+    check_backend,
+    from_numpy,
+    get_default_backend,
+    namespace,
+    resolve_device,
+    resolve_dtype,
+)
 from ._backend import to_numpy as _to_numpy
 from ._typing import Array, DeviceLike
 
@@ -187,13 +195,16 @@ def load(
     Returns
     -------
     dict of str to array
-        In the file's order, dtypes as stored (``model.load_state_dict`` converts them).
+        In the file's order, dtypes as stored (``model.load_state_dict`` converts them),
+        except that 64-bit integers (``num_batches_tracked``) become int32 on a backend
+        without 64-bit integers (JAX without ``jax_enable_x64``) when that is exact.
 
     Raises
     ------
     ValueError
         The file is pickle-based (the message says how to convert it), or it is not a
-        valid safetensors file (corrupt or truncated).
+        valid safetensors file (corrupt or truncated), or an entry cannot be represented
+        exactly on ``backend`` (float64 on JAX without 64-bit mode).
 
     Examples
     --------
@@ -225,4 +236,22 @@ def load(
             raise ValueError(_pickle_message(target)) from None
         msg = f"{target} is not a valid safetensors file (corrupt or truncated?): {error}"
         raise ValueError(msg) from None
-    return {key: from_numpy(value, name, native_device) for key, value in arrays.items()}
+    xp = namespace(name)
+    return {
+        key: from_numpy(value, name, native_device, _dtype_for(xp, key, value, target))
+        for key, value in arrays.items()
+    }
+
+
+def _dtype_for(xp: Any, key: str, value: np.ndarray, path: str) -> Any:
+    """The stored dtype on ``xp``; an exact int32 where it has no 64-bit integers."""
+    try:
+        return resolve_dtype(xp, value.dtype)
+    except ValueError as error:
+        small = value.size == 0 or (
+            np.iinfo(np.int32).min <= value.min() and value.max() <= np.iinfo(np.int32).max
+        )
+        if value.dtype.kind in "iu" and small:
+            return resolve_dtype(xp, "int32")
+        msg = f"{path}: entry {key!r} ({value.dtype}) cannot be loaded exactly: {error}"
+        raise ValueError(msg) from None

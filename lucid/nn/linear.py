@@ -16,7 +16,7 @@ from ._factory import (
     placement,
     positive_int,
 )
-from .lazy import LazyModuleMixin
+from ._lazy_features import LazyFeaturesMixin
 from .module import Module
 
 __all__ = ["Identity", "LazyLinear", "Linear"]
@@ -107,11 +107,12 @@ class Linear(Module):
         )
 
 
-class LazyLinear(LazyModuleMixin, Linear):
+class LazyLinear(LazyFeaturesMixin, Linear):
     """A ``Linear`` whose ``in_features`` is inferred from the first input (or state dict).
 
     Until then ``in_features`` is ``None`` and ``weight``/``bias`` are ``None``; afterwards
-    the module *is* a :class:`Linear`.  A first input the layer rejects changes nothing.
+    the module *is* a :class:`Linear`.  A first input the layer rejects changes nothing;
+    a state dict's ``weight`` materialises it (with ``in_features = weight.shape[1]``).
 
     Examples
     --------
@@ -128,6 +129,9 @@ class LazyLinear(LazyModuleMixin, Linear):
 
     cls_to_become = Linear
     _lazy_params = ("weight",)
+    _feature_attr = "in_features"
+    _feature_axis = -1
+    _defining = (("weight", 1),)
 
     def __init__(
         self,
@@ -146,20 +150,19 @@ class LazyLinear(LazyModuleMixin, Linear):
         if remembered is not None:
             self.__dict__["_lazy_placement"] = remembered
 
-    def _lazy_create(self, x: Array) -> tuple[dict[str, Array | None], dict[str, Any]]:
-        from ._conv_base import _LazyConvMixin
+    def _lazy_shapes(self, features: int) -> dict[str, tuple[int, ...]]:
+        shapes: dict[str, tuple[int, ...]] = {"weight": (self.out_features, features)}
+        if self._has_bias:
+            shapes["bias"] = (self.out_features,)
+        return shapes
 
+    def _lazy_values(self, features: int, where: tuple[str, Any, Any]) -> dict[str, Array]:
+        values = default_linear_init(self.out_features, features, self._has_bias)
+        return {k: v for k, v in arrays_from_numpy(values, *where).items() if v is not None}
+
+    def _features_of_input(self, x: Array) -> int:
         check_floating_input(self, x, None)
-        if x.ndim < 1 or int(x.shape[-1]) <= 0:
-            msg = (
-                f"{type(self).__name__} infers in_features from the input's last dimension, "
-                f"got input of shape {tuple(x.shape)}"
-            )
-            raise ValueError(msg)
-        in_features = int(x.shape[-1])
-        where = _LazyConvMixin._lazy_placement_for(self, x, loading=False)  # type: ignore[arg-type]
-        values = default_linear_init(self.out_features, in_features, self._has_bias)
-        return arrays_from_numpy(values, *where), {"in_features": in_features}
+        return super()._features_of_input(x)
 
     def forward(self, x: Array) -> Array:
         """Materialise from ``x`` on the first call (computing with the new weights first)."""
@@ -167,7 +170,7 @@ class LazyLinear(LazyModuleMixin, Linear):
 
         def first_output(params: dict[str, Array | None]) -> None:
             check_floating_input(self, x, params["weight"])
-            first.append(ops.linear(x, params["weight"], params["bias"]))
+            first.append(ops.linear(x, params["weight"], params.get("bias")))
 
         self.materialize(x, first_output)
         return first[0] if first else Linear.forward(self, x)

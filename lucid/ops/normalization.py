@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from .._backend import backend_of
 from ._checks import common_namespace, require_float_dtype
 from .activation import real_number
 
@@ -149,13 +150,14 @@ def batch_norm_stats(
     input: Any,
     running_mean: Any,
     running_var: Any,
-    momentum: float = 0.1,
+    momentum: float | Any = 0.1,
 ) -> tuple[Any, Any]:
     """The running statistics torch's training-mode ``batch_norm`` leaves behind.
 
     ``(1 - momentum) * running + momentum * batch`` for the mean and the *unbiased*
     variance of the batch (``n / (n - 1)`` times the biased one), as new arrays.  For
-    torch's ``momentum=None`` (a cumulative average), pass ``1 / num_batches_tracked``.
+    torch's ``momentum=None`` (a cumulative average), pass ``1 / num_batches_tracked``
+    (a number or a 0-d array).
 
     Examples
     --------
@@ -165,7 +167,9 @@ def batch_norm_stats(
     >>> mean.tolist(), var.tolist()
     ([1.0], [1.5])
     """
-    factor = real_number(momentum, "momentum")
+    # An array factor serves torch's cumulative average, 1 / num_batches_tracked, which
+    # is a traced value under jax.jit.
+    factor = momentum if backend_of(momentum) is not None else real_number(momentum, "momentum")
     xp, channels, axes = _batch_arrays(input, running_mean, running_var, None, None)
     _require_several_values(input, axes)
     count = _values_per_channel(input, axes)
