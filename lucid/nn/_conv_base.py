@@ -39,7 +39,8 @@ from .._typing import Array, DeviceLike, DTypeLike, Size1d, Size2d, Size3d
 from ..ops._params import validate_conv_params, validate_conv_transpose_params
 from . import init
 from ._placement import check_input_placement, describe_placement
-from ._state import LoadPlan, size_mismatch, wrong_type
+from ._state import LoadPlan, size_mismatch
+from ._state_values import value_problem
 from .lazy import LazyModuleMixin, _lock, _pending
 from .module import Module
 
@@ -545,18 +546,19 @@ class _LazyConvMixin(LazyModuleMixin):
                 )
             return
         weight = state_dict[wkey]
-        if backend_of(weight) is None:
-            plan.error(wrong_type(wkey, weight))
+        if (problem := value_problem(wkey, weight)) is not None:
+            plan.error(problem)
             return
         problem = self._weight_problem(tuple(weight.shape))
         if problem is not None:
             plan.error(f"cannot materialize {wkey!r}: {problem}")
             return
         bias = state_dict.get(bkey) if conv._has_bias else None
-        if bias is not None:
-            if backend_of(bias) is None:
-                plan.error(wrong_type(bkey, bias))
+        if conv._has_bias and bkey in state_dict:  # present: must be an array (not None)
+            if (problem := value_problem(bkey, bias)) is not None:
+                plan.error(problem)
                 return
+            assert bias is not None
             if tuple(bias.shape) != (conv.out_channels,):
                 plan.error(size_mismatch(bkey, tuple(bias.shape), (conv.out_channels,)))
                 return

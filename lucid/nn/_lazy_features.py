@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from .._backend import backend_of
+from .._backend import backend_of, copied
 from .._typing import Array
 from . import _state_values
 from .lazy import LazyModuleMixin, _lock
@@ -159,9 +159,7 @@ class LazyFeaturesMixin(LazyModuleMixin):
             where = _LazyConvMixin._lazy_placement_for(self, first, loading=True)  # type: ignore[arg-type]
             fresh = self._lazy_values(features, where)
             values = {
-                key: _state_values.converted_like(present[key], fresh[key])
-                if key in present
-                else fresh[key]
+                key: copied(present[key], like=fresh[key]) if key in present else fresh[key]
                 for key in shapes
             }
         except (TypeError, ValueError) as error:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from .._backend import backend_of, copied
+from .._backend import copied
 from .._typing import Array
+from ._state_values import is_floating, value_problem
 
 __all__ = [
     "IncompatibleKeys",
@@ -91,8 +92,9 @@ class LoadPlan:
         The key must be present.  Shape and convertibility are checked here.
         """
         value = self.state_dict[key]
-        if backend_of(value) is None:
-            self.error(wrong_type(key, value))
+        problem = value_problem(key, value, floating=is_floating(like))
+        if problem is not None:
+            self.error(problem)
             return None
         if tuple(value.shape) != tuple(like.shape):
             self.error(size_mismatch(key, tuple(value.shape), tuple(like.shape)))

@@ -14,10 +14,9 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .._backend import backend_of, convert, fresh_copy
-from .._typing import Array
+from .._backend import backend_of
 
-__all__ = ["converted_like", "is_floating", "value_problem"]
+__all__ = ["is_floating", "value_problem"]
 
 
 def _kind(value: Any) -> str:
@@ -51,10 +50,9 @@ def value_problem(key: str, value: Any, *, floating: bool = True) -> str | None:
     ``floating``: the entry is a floating parameter or buffer (else an integer count).
     """
     if backend_of(value) is None:
-        return (
-            f'While copying the parameter named "{key}", expected an array from '
-            f"checkpoint but received {type(value).__name__}"
-        )
+        from ._state import wrong_type  # (that module checks values with this one)
+
+        return wrong_type(key, value)
     kind = _kind(value)
     wanted = "floating" if floating else "integer"
     if kind != wanted:
@@ -65,9 +63,3 @@ def value_problem(key: str, value: Any, *, floating: bool = True) -> str | None:
             "explicitly if that is what you mean"
         )
     return None
-
-
-def converted_like(value: Array, like: Array) -> Array:
-    """``value`` on ``like``'s backend, device and dtype, never aliasing the caller's array."""
-    new = convert(value, backend_of(like), array_api_compat.device(like), like.dtype)
-    return fresh_copy(new) if new is value else new
