@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import array_api_compat
 import numpy as np
 
 from .. import ops
@@ -32,6 +33,7 @@ from ..ops.activation import real_number
 from ..ops.normalization import check_eps
 from ._factory import check_floating_input, flag, lazy_placement, placement, positive_int
 from ._lazy_features import LazyFeaturesMixin
+from ._placement import is_tracer
 from .module import Module
 from .normalization import affine_parameters, check_channels
 
@@ -55,13 +57,6 @@ def _momentum(value: object) -> float | None:
         msg = f"momentum must be in [0, 1] or None (a cumulative average), got {value!r}"
         raise ValueError(msg)
     return number
-
-
-def _is_tracer(x: Any) -> bool:
-    import sys
-
-    jax = sys.modules.get("jax")
-    return jax is not None and isinstance(x, jax.core.Tracer)
 
 
 def _without_gradient(x: Array) -> Array:
@@ -148,7 +143,7 @@ class _BatchNorm(Module):
         fresh = running_buffers(
             int(self.running_mean.shape[0]),
             backend_of(self.running_mean),  # type: ignore[arg-type]
-            _device_of(self.running_mean),
+            array_api_compat.device(self.running_mean),
             self.running_mean.dtype,
         )
         for name, value in fresh.items():
@@ -210,7 +205,7 @@ class _BatchNorm(Module):
             eps=self.eps,
         )
         if self.training and self.track_running_stats and mean is not None and var is not None:
-            if install and _is_tracer(x) and not _is_tracer(mean):
+            if install and is_tracer(x) and not is_tracer(mean):
                 msg = (
                     f"{type(self).__name__} in training mode under jax.jit must be an argument "
                     "of the jitted function and be returned, so that its running statistics "
@@ -242,17 +237,8 @@ class _BatchNorm(Module):
         )
 
 
-def _device_of(x: Array) -> Any:
-    import array_api_compat
-
-    return array_api_compat.device(x)
-
-
 def _as_float(count: Array, like: Array) -> Array:
-    import array_api_compat
-
-    xp = array_api_compat.array_namespace(like)
-    return xp.astype(count, like.dtype)
+    return array_api_compat.array_namespace(like).astype(count, like.dtype)
 
 
 class BatchNorm1d(_BatchNorm):
