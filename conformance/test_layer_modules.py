@@ -19,6 +19,8 @@ import pytest
 import torch
 
 import lucid.nn as nn
+from lucid import ops
+from lucid._backend import to_numpy
 from lucid.testing import Backend, assert_close
 
 
@@ -212,3 +214,40 @@ def test_wrong_input_shape_is_a_clear_error(backend: Backend, row: int) -> None:
     module = make().to(backend.name)
     with pytest.raises(ValueError, match=words):
         module(backend.asarray(np.ones(shape), "float32"))
+
+
+# --- LazyLinear: both directions of the weights --------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["lazy-forward", "lazy-load"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_lazy_linear_matches_torch(backend: Backend, mode: str, bias: bool) -> None:
+    torch.manual_seed(3)
+    reference = torch.nn.Linear(6, 4, bias=bias).double()
+    data = _input(LayerCase("Linear", (6, 4), (3, 6)))
+    module = nn.LazyLinear(4, bias=bias)
+    x = backend.asarray(data)
+    if mode == "lazy-forward":  # lucid's initialisation, handed to torch
+        y = _call(backend, module, x)
+        reference.load_state_dict(
+            {k: torch.from_numpy(np.array(to_numpy(v))) for k, v in module.state_dict().items()}
+        )
+    else:  # torch's weights materialise the lazy module
+        module.to(backend.name, dtype="float64").load_state_dict(reference.state_dict())
+        y = _call(backend, module, x)
+    assert type(module) is nn.Linear and module.in_features == 6
+    assert repr(module) == repr(reference)
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(data)).numpy()
+    assert_close(y, expected, backend=backend, dtype="float64")
+
+
+# --- Dropout: what torch defines exactly (its masks are its own random stream) --------
+
+
+@pytest.mark.parametrize(("p", "training"), [(0.0, True), (1.0, True), (0.7, False)])
+def test_dropout_limits_match_torch(backend: Backend, p: float, training: bool) -> None:
+    data = _input(LayerCase("Dropout", (), (3, 4)))
+    expected = torch.nn.functional.dropout(torch.from_numpy(data), p, training).numpy()
+    got = ops.dropout(backend.asarray(data, "float32"), p, training)
+    assert_close(got, expected, backend=backend, dtype="float32")

@@ -41,7 +41,10 @@ class Dropout(Module):
     >>> drop.eval()(lucid.ones(2)).tolist()
     [1.0, 1.0]
 
-    Under ``jax.jit`` pass a key: ``drop(x, key=jax.random.key(0))``.
+    Under ``jax.jit`` pass a key: ``drop(x, key=jax.random.key(0))`` (a new one each
+    step, from ``jax.random.split``).  ``Sequential`` passes no keys: a model that drops
+    out under ``jax.jit`` calls its ``Dropout`` layers in its own ``forward``, or runs
+    in eval mode.
     """
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
