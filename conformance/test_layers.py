@@ -135,7 +135,12 @@ BAD = [
         "more than 1 value",
     ),
     (lambda xp: ops.batch_norm(xp.ones(4), None, None), ValueError, "2 dimensions"),
-    (lambda xp: ops.batch_norm(xp.ones((2, 4)), None, None, eps=-1.0), ValueError, "eps"),
+    (lambda xp: ops.batch_norm(xp.ones((2, 4)), None, None), ValueError, "evaluation mode"),
+    (
+        lambda xp: ops.batch_norm(xp.ones((2, 4)), None, None, training=True, eps=-1.0),
+        ValueError,
+        "eps",
+    ),
     (
         lambda xp: ops.batch_norm_stats(xp.ones((2, 4)), xp.ones(4), xp.ones(4), "a"),
         TypeError,

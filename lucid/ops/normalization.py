@@ -95,11 +95,11 @@ def batch_norm(
 ) -> Any:
     """Batch normalization over ``(N, C, *spatial)``: torch's ``F.batch_norm``, without mutation.
 
-    In training (or without running statistics) each channel is normalized with its
-    batch mean and biased batch variance; otherwise with ``running_mean`` and
-    ``running_var``.  torch also updates the running statistics in place when
-    ``training``; lucid never mutates its inputs: get the updated statistics from
-    :func:`batch_norm_stats` (:class:`lucid.nn.BatchNorm2d` does both).
+    In training each channel is normalized with its batch mean and biased batch
+    variance; otherwise with ``running_mean`` and ``running_var`` (then required).
+    torch also updates the running statistics in place when ``training``; lucid never
+    mutates its inputs: get the updated statistics from :func:`batch_norm_stats`
+    (:class:`lucid.nn.BatchNorm2d` does both).
 
     Parameters
     ----------
@@ -125,7 +125,13 @@ def batch_norm(
     eps = check_eps(eps)
     xp, _, axes = _batch_arrays(input, running_mean, running_var, weight, bias)
     shape = _channel_shape(input)
-    if training or running_mean is None or running_var is None:
+    if not training and (running_mean is None or running_var is None):
+        msg = (
+            "batch_norm in evaluation mode (training=False) needs running_mean and "
+            "running_var; pass training=True to normalize with the batch's statistics"
+        )
+        raise ValueError(msg)
+    if training:
         _require_several_values(input, axes)
         mean = xp.mean(input, axis=axes, keepdims=True)
         centered = input - mean
