@@ -159,3 +159,30 @@ def test_flatten_and_unflatten_round_trip(backend):
         nn.Flatten(2, 1)(x)
     with pytest.raises(ValueError, match="does not fit"):
         nn.Unflatten(1, (7, -1))(flat)
+
+
+@pytest.mark.parametrize("make", [lambda: nn.LazyLinear(3), lambda: nn.LazyBatchNorm1d()])
+def test_lazy_features_materialize_once_under_threads(make):
+    import threading
+
+    module = make()
+    x = np.ones((4, 5), dtype=np.float32) * np.arange(4, dtype=np.float32)[:, None]
+    outputs, errors = [], []
+    start = threading.Barrier(8)
+
+    def call():
+        start.wait()
+        try:
+            outputs.append(np.asarray(module(x)))
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(outputs) == 8
+    assert not isinstance(module, nn.LazyModuleMixin)
+    if isinstance(module, nn.Linear):  # the same weights for every caller
+        assert all(np.array_equal(o, outputs[0]) for o in outputs)

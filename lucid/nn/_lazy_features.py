@@ -76,10 +76,11 @@ class LazyFeaturesMixin(LazyModuleMixin):
         self, x: Array, first_use: Callable[[dict[str, Array | None]], None] | None = None
     ) -> None:
         """Create every array for input ``x`` unless that has happened already."""
-        if not self.has_uninitialized_params():
+        attr = self._feature_attr  # read now: another thread may change our class
+        if self.__dict__.get(attr) is not None:
             return
         with _lock:
-            if not self.has_uninitialized_params():
+            if self.__dict__.get(attr) is not None:
                 return
             values, config = self._lazy_create(x)
             buffers = self.__dict__["_buffers"]

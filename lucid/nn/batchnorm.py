@@ -119,9 +119,7 @@ class _BatchNorm(Module):
         self._configure(eps, momentum, affine, track_running_stats, bias)
         self.num_features = positive_int(num_features, "num_features")
         affine_parameters(self, (self.num_features,), affine, affine and bias, device, dtype)
-        buffers: dict[str, Array | None] = dict.fromkeys(
-            ("running_mean", "running_var", "num_batches_tracked")
-        )
+        buffers: dict[str, Array | None] = dict.fromkeys(_BUFFER_NAMES)
         if track_running_stats:
             buffers.update(running_buffers(self.num_features, *placement(device, dtype)))
         for name, value in buffers.items():
@@ -317,7 +315,6 @@ class _LazyBatchNorm(LazyFeaturesMixin, _BatchNorm):
     _feature_axis = 1
     _defining = (("weight", 0), ("bias", 0), ("running_mean", 0), ("running_var", 0))
     _integer_entries = ("num_batches_tracked",)
-    _lazy_params = ()
 
     def __init__(
         self,
@@ -383,7 +380,7 @@ class _LazyBatchNorm(LazyFeaturesMixin, _BatchNorm):
             y = self._normalize(x, values.get("weight"), values.get("bias"), buffers, False)
             first.append((y, buffers))
 
-        self.materialize(x, first_output)
+        LazyFeaturesMixin.materialize(self, x, first_output)  # (our class may change)
         if not first:
             return _BatchNorm.forward(self, x)
         y, buffers = first[0]

@@ -128,7 +128,6 @@ class LazyLinear(LazyFeaturesMixin, Linear):
     """
 
     cls_to_become = Linear
-    _lazy_params = ("weight",)
     _feature_attr = "in_features"
     _feature_axis = -1
     _defining = (("weight", 1),)
@@ -172,5 +171,5 @@ class LazyLinear(LazyFeaturesMixin, Linear):
             check_floating_input(self, x, params["weight"])
             first.append(ops.linear(x, params["weight"], params.get("bias")))
 
-        self.materialize(x, first_output)
+        LazyFeaturesMixin.materialize(self, x, first_output)  # (our class may change)
         return first[0] if first else Linear.forward(self, x)
