@@ -77,6 +77,10 @@ class ArrayBackend:
     differentiable: ClassVar[bool] = False
     #: The prefix of ``str(dtype)`` for the library's dtype objects, e.g. ``'torch.'``.
     dtype_prefix: ClassVar[str] = ""
+    #: Whether the library has its own convolutions to measure lucid against.
+    native_convolutions: ClassVar[bool] = False
+    #: What :meth:`compiled` compiles with, for reports (``None``: nothing).
+    compiler: ClassVar[str | None] = None
 
     def __repr__(self) -> str:
         return f"<lucid backend {self.name!r}>"
@@ -187,6 +191,14 @@ class ArrayBackend:
     def detach(self, x: Array) -> Array:
         """``x`` cut from any autodiff graph, for state dicts."""
         return x
+
+    def compiled(self, fn: Any) -> Any:
+        """``fn`` as the library compiles functions (``jax.jit``); as it is elsewhere."""
+        return fn
+
+    def inference(self) -> contextlib.AbstractContextManager[Any]:
+        """A context without autodiff bookkeeping (``torch.no_grad``)."""
+        return contextlib.nullcontext()
 
     def copy_into(self, target: Array, values: Array) -> bool:
         """Copy ``values`` into ``target`` in place if the library loads that way."""

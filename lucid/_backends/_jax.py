@@ -80,6 +80,8 @@ class JaxBackend(ArrayBackend):
     module = "jax"
     distribution = "jax"
     differentiable = True
+    native_convolutions = True
+    compiler = "jax.jit"
 
     def is_array(self, x: Any) -> bool:
         if array_api_compat.is_jax_array(x):
@@ -197,3 +199,8 @@ class JaxBackend(ArrayBackend):
 
     def copy(self, x: Array) -> Array:
         return x  # immutable
+
+    def compiled(self, fn: Any) -> Any:
+        import jax
+
+        return jax.jit(fn)

@@ -20,6 +20,7 @@ class TorchBackend(ArrayBackend):
     distribution = "torch"
     differentiable = True
     dtype_prefix = "torch."
+    native_convolutions = True
 
     def is_array(self, x: Any) -> bool:
         return bool(array_api_compat.is_torch_array(x))
@@ -83,6 +84,11 @@ class TorchBackend(ArrayBackend):
 
     def detach(self, x: Array) -> Array:
         return x.detach()
+
+    def inference(self) -> Any:
+        import torch
+
+        return torch.no_grad()
 
     def copy_into(self, target: Array, values: Array) -> bool:
         import torch

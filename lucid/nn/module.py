@@ -28,7 +28,6 @@ Scale()
 
 from __future__ import annotations
 
-import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
@@ -104,8 +103,7 @@ class Module:
         state["_non_persistent_buffers"] = set()
         state["_modules"] = {}
         state["training"] = True
-        if "jax" in sys.modules:
-            _pytree.ensure_registered()
+        _pytree.register_if_in_use()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -506,8 +504,7 @@ class Module:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        if "jax" in sys.modules:
-            _pytree.ensure_registered()
+        _pytree.register_if_in_use()
 
 
 class _Assign:
