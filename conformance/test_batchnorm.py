@@ -20,7 +20,7 @@ import pytest
 import torch
 
 import lucid.nn as nn
-from lucid._backend import to_numpy
+from lucid._backends import to_numpy
 from lucid.testing import Backend, assert_close
 
 CASES = [

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import (
+from ._backends import (
     backend_of,
     check_backend,
     from_numpy,
@@ -38,7 +38,7 @@ from ._backend import (
     resolve_device,
     resolve_dtype,
 )
-from ._backend import to_numpy as _to_numpy
+from ._backends import to_numpy as _to_numpy
 from ._typing import Array, DeviceLike
 
 __all__ = ["load", "save"]

@@ -14,7 +14,7 @@ from safetensors.torch import save_file as torch_save_file
 
 import lucid
 import lucid.nn as nn
-from lucid._backend import backend_of, to_numpy
+from lucid._backends import backend_of, to_numpy
 from lucid.testing import assert_close
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -12,7 +14,7 @@ import torch
 
 import lucid
 import lucid.nn as nn
-from lucid._backend import backend_of, to_numpy
+from lucid._backends import backend_of, to_numpy
 from lucid.testing import load_backend
 
 
@@ -121,8 +123,12 @@ def test_without_jax_x64_a_torch_checkpoint_ports_exactly(tmp_path):
             assert np.abs(np.asarray(m(lucid.asarray(x, backend="jax"))) - want).max() < 1e-5
         print("ok")
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=str(__import__("pathlib").Path(__file__).parents[1]))  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}  # (conftest sets it)
+    root = pathlib.Path(__file__).parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=root, env=env
+    )
+
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 

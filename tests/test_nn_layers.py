@@ -10,7 +10,7 @@ import torch
 
 import lucid
 import lucid.nn as nn
-from lucid._backend import backend_of, to_numpy
+from lucid._backends import backend_of, to_numpy
 from lucid.ops._special import erf
 from lucid.testing import assert_close
 

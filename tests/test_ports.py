@@ -23,7 +23,7 @@ import pytest
 import torch
 
 import lucid.nn as lnn
-from lucid._backend import to_numpy
+from lucid._backends import to_numpy
 from lucid.testing import assert_close
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import lucid.nn as nn
-from lucid._backend import to_numpy
+from lucid._backends import to_numpy
 
 
 def snapshot(module):

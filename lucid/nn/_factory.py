@@ -15,8 +15,7 @@ import array_api_compat
 import numpy as np
 
 from .. import random as _random
-from .._backend import (
-    _parse_device,
+from .._backends import (
     backend_of,
     check_backend,
     dtype_name,
@@ -24,13 +23,14 @@ from .._backend import (
     get_default_backend,
     namespace,
     native_backend_of,
+    parse_device,
     resolve_device,
     resolve_dtype,
 )
 from .._typing import Array, DeviceLike, DTypeLike
 from . import init
 from ._conv_base import _positive_int
-from .module import check_input_placement
+from ._placement import check_input_placement
 
 __all__ = [
     "arrays_from_numpy",
@@ -75,7 +75,7 @@ def lazy_placement(
     if device is not None and backend is not None:
         resolve_device(backend, device)
     elif device is not None:
-        _parse_device(device)
+        parse_device(device)
     if dtype is not None and not dtype_name(dtype).startswith(("float", "bfloat")):
         msg = f"dtype must be a real floating dtype, got {dtype!r}"
         raise ValueError(msg)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from .._backend import backend_of, copied
+from .._backends import backend_of, copied
 from .._typing import Array
 from . import _state_values
 from .lazy import LazyModuleMixin, _lock

@@ -33,7 +33,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .._backend import on_jax
+from .._backends import get, on_jax
 
 if TYPE_CHECKING:
     from .module import Module
@@ -46,6 +46,7 @@ LEAF_GROUPS = ("_parameters", "_buffers", "_modules")
 _BOOKKEEPING = ("_non_persistent_buffers", "training", "_lazy_origin")
 
 _state: dict[str, Any] = {"all": False, "registered": set(), "module": None}
+_JAX = get("jax", checked=False)
 
 
 def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
@@ -207,6 +208,12 @@ def ensure_registered() -> None:
         cls = stack.pop()
         _register(cls)
         stack.extend(cls.__subclasses__())
+
+
+def register_if_in_use() -> None:
+    """Register everything now if JAX is imported (a module made or unpickled after it)."""
+    if not _state["all"] and _JAX.in_use():
+        ensure_registered()
 
 
 def register_subclass(cls: type[Module]) -> None:

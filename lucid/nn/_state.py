@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from .._backend import copied
+from .._backends import copied
 from .._typing import Array
 from ._state_values import is_floating, value_problem
 

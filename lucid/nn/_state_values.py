@@ -14,7 +14,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .._backend import backend_of
+from .._backends import backend_of
 
 __all__ = ["is_floating", "value_problem"]
 

@@ -27,7 +27,7 @@ import array_api_compat
 import numpy as np
 
 from .. import ops
-from .._backend import backend_of, convert, from_numpy, namespace, resolve_dtype
+from .._backends import backend_of, convert, from_numpy, namespace, of, resolve_dtype
 from .._typing import Array, DeviceLike, DTypeLike
 from ..ops.activation import real_number
 from ..ops.normalization import check_eps
@@ -60,15 +60,13 @@ def _momentum(value: object) -> float | None:
 
 
 def _without_gradient(x: Array) -> Array:
-    """``x`` cut from autodiff: running statistics are state, not part of the graph."""
-    name = backend_of(x)
-    if name == "torch":
-        return x.detach()
-    if name == "jax":
-        import jax
+    """``x`` cut from autodiff: running statistics are state, not part of the graph.
 
-        return jax.lax.stop_gradient(x)
-    return x
+    (On torch the statistics would otherwise hold every batch's graph.  JAX's functional
+    autodiff never differentiates state that the loss does not use.)
+    """
+    backend = of(x)
+    return x if backend is None else backend.detach(x)
 
 
 def count_dtype(backend: str) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 import array_api_compat
 
 from .. import random as _random
-from .._backend import backend_of, from_numpy
+from .._backends import backend_of, from_numpy
 from .activation import _floating, real_number
 
 __all__ = ["check_dropout_p", "dropout"]

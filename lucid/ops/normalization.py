@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .._backend import backend_of
+from .._backends import backend_of
 from ._checks import common_namespace, require_float_dtype
 from .activation import real_number
 
