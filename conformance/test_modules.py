@@ -29,7 +29,7 @@ import torch
 
 import lucid
 import lucid.nn as nn
-from lucid._backend import to_numpy
+from lucid._backends import to_numpy
 from lucid.testing import Backend, assert_close
 
 # torch's note that 'same' padding with an even kernel copies the input
