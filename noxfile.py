@@ -8,9 +8,12 @@ that CPU build is on local disk here, while an unpinned torch pulls a multi-GB C
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import nox
 
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "lint", "package"]
 nox.options.default_venv_backend = "venv"
 
 TORCH = "torch==2.13.0"
@@ -42,6 +45,22 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "lucid")
+
+
+@nox.session
+def package(session: nox.Session) -> None:
+    """Build the wheel and sdist; install each alone in this venv and run the README quickstart."""
+    session.install("build")
+    dist = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist))
+    artifacts = sorted(dist.glob("*.whl")) + sorted(dist.glob("*.tar.gz"))
+    if len(artifacts) != 2:
+        session.error(f"expected one wheel and one sdist, got {[a.name for a in artifacts]}")
+    for artifact in artifacts:
+        session.install("--force-reinstall", str(artifact))
+        session.run("python", ".ci/quickstart.py")
+        session.run("python", "-m", "pip", "uninstall", "--yes", "lucid-nn")
 
 
 @nox.session
