@@ -143,10 +143,6 @@ def run(backend: Any, model: Any, arrays: list[Any]) -> tuple[Any, Any]:
     return jax.jit(lambda m, *a: (m(*a), m))(model, *arrays)  # type: ignore[no-any-return]
 
 
-def rtol(dtype: str) -> float | None:
-    return 1e-4 if dtype == "float32" else None  # float32: ten layers deep
-
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", list(MODELS))
 def test_eval_mode_matches_torch(backend, name, dtype):
@@ -157,7 +153,7 @@ def test_eval_mode_matches_torch(backend, name, dtype):
     with torch.no_grad():
         expected = twin(*[torch.from_numpy(a) for a in data]).numpy()
     y, _ = run(backend, model, [backend.asarray(a, dtype) for a in data])
-    assert_close(y, expected, backend=backend, dtype=dtype, rtol=rtol(dtype))
+    assert_close(y, expected, backend=backend, dtype=dtype)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -169,11 +165,11 @@ def test_training_step_matches_torch(backend, name, dtype):
     with torch.no_grad():
         expected = twin(*[torch.from_numpy(a) for a in data]).numpy()
     y, model = run(backend, model, [backend.asarray(a, dtype) for a in data])
-    assert_close(y, expected, backend=backend, dtype=dtype, rtol=rtol(dtype))
+    assert_close(y, expected, backend=backend, dtype=dtype)
     after = model.state_dict()
     assert list(after) == list(twin.state_dict())
     for key, value in twin.state_dict().items():
         if key.endswith("num_batches_tracked"):
             assert int(to_numpy(after[key])) == int(value) == 4, key
         else:
-            assert_close(to_numpy(after[key]), value.numpy(), rtol=rtol(dtype))
+            assert_close(to_numpy(after[key]), value.numpy())
