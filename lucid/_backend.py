@@ -511,6 +511,24 @@ def fresh_copy(x: Array) -> Array:
     return x
 
 
+def copied(
+    value: Array,
+    backend: str | None = None,
+    device: Any = None,
+    dtype: Any = None,
+    *,
+    like: Array | None = None,
+) -> Array:
+    """``value`` converted (to ``like``'s backend, device and dtype when given), never aliased.
+
+    The result never shares memory with the caller's (mutable) array.
+    """
+    if like is not None:
+        backend, device, dtype = backend_of(like), array_api_compat.device(like), like.dtype
+    new = convert(value, backend, device, dtype)
+    return fresh_copy(new) if new is value else new
+
+
 def convert(
     x: Array, backend: str | None = None, device: DeviceLike = None, dtype: DTypeLike = None
 ) -> Array:

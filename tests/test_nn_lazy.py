@@ -17,7 +17,7 @@ import torch
 import lucid
 import lucid.nn as nn
 from lucid._backend import backend_of, to_numpy
-from lucid.nn._conv_base import _LazyConvTransposeMixin
+from lucid.nn._conv_base import _LazyConvMixin
 from lucid.testing import assert_close
 
 
@@ -282,14 +282,14 @@ def test_strict_missing_keys_match_torch_wording():
 
 def test_two_threads_materialize_exactly_once(backend, monkeypatch):
     calls = []
-    original = _LazyConvTransposeMixin._lazy_create
+    original = _LazyConvMixin._lazy_create
 
     def slow_create(self, x):
         calls.append(threading.get_ident())
         time.sleep(0.05)  # wide race window: both threads are past the first check
         return original(self, x)
 
-    monkeypatch.setattr(_LazyConvTransposeMixin, "_lazy_create", slow_create)
+    monkeypatch.setattr(_LazyConvMixin, "_lazy_create", slow_create)
     m = nn.LazyConvTranspose2d(4, 3)
     x = backend.asarray(np.random.default_rng(0).standard_normal((1, 2, 5, 5)))
     barrier = threading.Barrier(2)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import array_api_compat
@@ -26,9 +26,8 @@ from .._backend import (
     _parse_device,
     backend_of,
     check_backend,
-    convert,
+    copied,
     dtype_name,
-    fresh_copy,
     from_numpy,
     get_default_backend,
     namespace,
@@ -39,8 +38,10 @@ from .._backend import (
 from .._typing import Array, DeviceLike, DTypeLike, Size1d, Size2d, Size3d
 from ..ops._params import validate_conv_params, validate_conv_transpose_params
 from . import init
+from ._placement import check_input_placement, describe_placement
+from ._state import LoadPlan, size_mismatch, wrong_type
 from .lazy import LazyModuleMixin, _lock, _pending
-from .module import Module, check_input_placement, describe_placement
+from .module import Module
 
 #: The ``padding_mode`` values lucid implements (torch also has these others).
 PADDING_MODES = ("zeros",)
@@ -524,58 +525,48 @@ class _LazyConvMixin(LazyModuleMixin):
 
     # --- materialisation from a state dict --------------------------------------------
 
-    def _load_plan(
-        self,
-        state_dict: Mapping[str, Any],
-        prefix: str,
-        plan: list[Callable[[], None]],
-        errors: list[str],
-    ) -> list[str]:
-        if not self.has_uninitialized_params():
-            return super()._load_plan(state_dict, prefix, plan, errors)  # type: ignore[misc]
+    def _load_plan(self, plan: LoadPlan, prefix: str) -> None:
+        if self.has_uninitialized_params():
+            self._materialize_plan(plan, prefix)
+        # Entries that are not pending (buffers, say) load as into an eager module.
+        super()._load_plan(plan, prefix)  # type: ignore[misc]
+
+    def _materialize_plan(self, plan: LoadPlan, prefix: str) -> None:
+        """Plan materialising from the state dict's ``weight`` (and ``bias``)."""
         conv: Any = self
+        state_dict = plan.state_dict
         wkey, bkey = f"{prefix}weight", f"{prefix}bias"
-        expected = [wkey, bkey] if conv._has_bias else [wkey]
+        plan.expected += [wkey, bkey] if conv._has_bias else [wkey]
         if wkey not in state_dict:
             if conv._has_bias and bkey in state_dict:
-                errors.append(
+                plan.error(
                     f'cannot load "{bkey}" into the unmaterialized {type(self).__name__} '
                     f'without "{wkey}": the weight\'s shape fixes in_channels'
                 )
-            return expected
+            return
         weight = state_dict[wkey]
         if backend_of(weight) is None:
-            errors.append(
-                f'While copying the parameter named "{wkey}", expected an array from '
-                f"checkpoint but received {type(weight).__name__}"
-            )
-            return expected
+            plan.error(wrong_type(wkey, weight))
+            return
         problem = self._weight_problem(tuple(weight.shape))
         if problem is not None:
-            errors.append(f"cannot materialize {wkey!r}: {problem}")
-            return expected
+            plan.error(f"cannot materialize {wkey!r}: {problem}")
+            return
         bias = state_dict.get(bkey) if conv._has_bias else None
         if bias is not None:
             if backend_of(bias) is None:
-                errors.append(
-                    f'While copying the parameter named "{bkey}", expected an array from '
-                    f"checkpoint but received {type(bias).__name__}"
-                )
-                return expected
+                plan.error(wrong_type(bkey, bias))
+                return
             if tuple(bias.shape) != (conv.out_channels,):
-                errors.append(
-                    f"size mismatch for {bkey}: copying a param with shape "
-                    f"{tuple(bias.shape)} from checkpoint, the shape in current model is "
-                    f"({conv.out_channels},)."
-                )
-                return expected
+                plan.error(size_mismatch(bkey, tuple(bias.shape), (conv.out_channels,)))
+                return
         try:
             backend, device, dtype = self._lazy_placement_for(weight, loading=True)
-            new_weight = _copied(weight, backend, device, dtype)
-            new_bias = None if bias is None else _copied(bias, backend, device, dtype)
+            new_weight = copied(weight, backend, device, dtype)
+            new_bias = None if bias is None else copied(bias, backend, device, dtype)
         except (TypeError, ValueError) as error:
-            errors.append(f"cannot materialize {wkey!r}: {error}")
-            return expected
+            plan.error(f"cannot materialize {wkey!r}: {error}")
+            return
         in_channels = conv._in_channels_of(tuple(weight.shape))
 
         def materialize() -> None:
@@ -589,18 +580,7 @@ class _LazyConvMixin(LazyModuleMixin):
                 else:  # another thread got there first: load as into an eager module
                     conv.weight, conv.bias = values["weight"], values["bias"]
 
-        plan.append(materialize)
-        return expected
-
-
-#: The name the lazy transposed convolutions were first built on (one mixin serves all).
-_LazyConvTransposeMixin = _LazyConvMixin
-
-
-def _copied(value: Array, backend: str, device: Any, dtype: Any) -> Array:
-    """``value`` converted, never aliasing the caller's (mutable) array."""
-    new = convert(value, backend, device, dtype)
-    return fresh_copy(new) if new is value else new
+        plan.step(materialize)
 
 
 # --- the public classes --------------------------------------------------------------

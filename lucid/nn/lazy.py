@@ -12,7 +12,10 @@ indistinguishable from a module built eagerly.  torch's faults are not copied: t
 inferred sizes are set after a state-dict load, and a failed load changes nothing.
 
 Inside ``jax.jit`` the parameters are made as concrete arrays (not tracers), so the
-module stays usable after the traced call.
+module stays usable after the traced call.  While it is unmaterialised a lazy module
+is its own pytree identity (:meth:`LazyModuleMixin._pytree_token`): a copy that JAX
+makes while tracing hands the parameters it creates back to the original
+(``_lazy_origin``), and no two lazy modules share a compiled function.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """``Module``: a small, torch-shaped holder of parameters that works with any Array API backend.
 
-Parameters are plain arrays of the backend they live in (on PyTorch: leaf
-``torch.nn.Parameter`` tensors with ``requires_grad=True``, so ``torch.optim`` trains
-them).  Modules are registered as JAX pytrees as soon as JAX is in use: parameters
-are the leaves and everything else (hyper-parameters, ``training``) is static, so
-``jax.jit`` and ``jax.grad`` take a module as an argument.
+Parameters and buffers are plain arrays of the backend they live in (on PyTorch,
+parameters are leaf ``torch.nn.Parameter`` tensors with ``requires_grad=True``, so
+``torch.optim`` trains them).  Modules are JAX pytrees as soon as JAX is in use:
+parameters and buffers are the leaves, hyper-parameters static (see
+:mod:`lucid.nn._pytree`), so ``jax.jit`` and ``jax.grad`` take a module as an argument.
+State dicts are planned and applied all or nothing (:mod:`lucid.nn._state`).
 
 Examples
 --------
@@ -28,10 +29,9 @@ Scale()
 from __future__ import annotations
 
 import sys
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any, ClassVar
 
 import array_api_compat
 
@@ -41,40 +41,17 @@ from .._backend import (
     backend_of,
     check_backend,
     convert,
-    device_label,
     dtype_name,
-    fresh_copy,
-    on_jax,
 )
 from .._typing import Array, DeviceLike, DTypeLike
+from . import _pytree
+from ._placement import check_input_placement, describe_placement
+from ._state import IncompatibleKeys, LoadPlan, StateDictError
 
 __all__ = ["Module", "StateDictError", "check_input_placement", "describe_placement"]
 
-
-class StateDictError(RuntimeError, ValueError):
-    """A state dict that does not fit the module; nothing was loaded.
-
-    A ``RuntimeError``, as torch raises, and a ``ValueError``, as lucid raises for every
-    bad input, so either ``except`` clause catches it.
-    """
-
-
-class _IncompatibleKeys(NamedTuple):
-    """What :meth:`Module.load_state_dict` returns (torch's ``_IncompatibleKeys``)."""
-
-    missing_keys: list[str]
-    unexpected_keys: list[str]
-
-    def __repr__(self) -> str:
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return (
-            f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
-            f"unexpected_keys={self.unexpected_keys})"
-        )
-
-    def __str__(self) -> str:
-        return self.__repr__()
+#: The two kinds of arrays a module holds, as ``(__dict__ entry, word used in messages)``.
+_ARRAY_GROUPS = (("_parameters", "parameter"), ("_buffers", "buffer"))
 
 
 def _is_floating(array: Array) -> bool:
@@ -117,25 +94,34 @@ class Module:
     """Base class of every lucid layer.
 
     Subclasses call ``super().__init__()``, register arrays with
-    :meth:`register_parameter` (later assignments to that name replace the parameter)
-    and assign sub-modules as attributes; ``__call__`` runs :meth:`forward`.
+    :meth:`register_parameter` (trainable) or :meth:`register_buffer` (state such as
+    running statistics), assign sub-modules as attributes, and implement
+    :meth:`forward`; ``__call__`` runs it.  Later assignments to a registered name
+    replace that parameter, buffer or child.
     """
 
     training: bool
     _parameters: dict[str, Array | None]
+    _buffers: dict[str, Array | None]
+    _non_persistent_buffers: set[str]
     _modules: dict[str, Module | None]
+    #: Whether ``training`` is part of this class's JAX treedef (``None``: found from
+    #: the code, see :mod:`lucid.nn._pytree`).
+    _mode_in_treedef: ClassVar[bool | None] = None
 
     def __init__(self) -> None:
-        object.__setattr__(self, "_parameters", {})
-        object.__setattr__(self, "_modules", {})
-        object.__setattr__(self, "training", True)
-        if "jax" in sys.modules and not _jax_state["all"]:
-            _register_all_with_jax()
+        state = self.__dict__
+        state["_parameters"] = {}
+        state["_buffers"] = {}
+        state["_non_persistent_buffers"] = set()
+        state["_modules"] = {}
+        state["training"] = True
+        if "jax" in sys.modules:
+            _pytree.ensure_registered()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if _jax_state["all"]:
-            _register_with_jax(cls)
+        _pytree.register_subclass(cls)
 
     # --- calling ----------------------------------------------------------------------
 
@@ -149,19 +135,56 @@ class Module:
 
     # --- attributes -------------------------------------------------------------------
 
-    def register_parameter(self, name: str, value: Array | None) -> None:
-        """Add parameter ``name`` (an array, or ``None`` for an absent one such as ``bias``)."""
-        if "_parameters" not in self.__dict__:
-            msg = "cannot assign a parameter before Module.__init__() call"
+    def _check_new_array(self, group: str, kind: str, name: object, value: object) -> str:
+        """Validate registering ``value`` as ``kind`` ``name``; the checked name."""
+        if group not in self.__dict__:
+            msg = f"cannot assign a {kind} before Module.__init__() call"
             raise AttributeError(msg)
-        _checked_name(name, "parameter")
-        if name in self.__dict__ or name in self._modules:
-            msg = f"attribute {name!r} already exists and is not a parameter"
+        _checked_name(name, kind)
+        assert isinstance(name, str)
+        taken = (
+            name in self.__dict__
+            or any(name in self.__dict__[other] for other, _ in _ARRAY_GROUPS if other != group)
+            or name in self._modules
+        )
+        if taken:
+            msg = f"attribute {name!r} already exists and is not a {kind}"
             raise KeyError(msg)
         if value is not None and backend_of(value) is None:
-            msg = f"parameter {name!r} must be an array or None, got {type(value).__name__}"
+            msg = f"{kind} {name!r} must be an array or None, got {type(value).__name__}"
             raise TypeError(msg)
+        return name
+
+    def register_parameter(self, name: str, value: Array | None) -> None:
+        """Add parameter ``name`` (an array, or ``None`` for an absent one such as ``bias``)."""
+        self._check_new_array("_parameters", "parameter", name, value)
         self._parameters[name] = _as_parameter(value)
+
+    def register_buffer(self, name: str, tensor: Array | None, persistent: bool = True) -> None:
+        """Add buffer ``name``: module state that is not trained (e.g. running statistics).
+
+        Buffers move with :meth:`to` and are leaves of the module's JAX pytree; persistent
+        ones (the default) are in :meth:`state_dict`.  ``None`` registers an absent buffer.
+
+        Examples
+        --------
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> m = nn.Module()
+        >>> m.register_buffer("running_mean", lucid.zeros(3))
+        >>> m.register_buffer("scratch", lucid.zeros(2), persistent=False)
+        >>> [name for name, _ in m.named_buffers()], list(m.state_dict())
+        (['running_mean', 'scratch'], ['running_mean'])
+        """
+        if not isinstance(persistent, bool):
+            msg = f"persistent must be a bool, got {type(persistent).__name__} {persistent!r}"
+            raise TypeError(msg)
+        self._check_new_array("_buffers", "buffer", name, tensor)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Add child ``module`` as attribute ``name``."""
@@ -169,7 +192,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             msg = f"{type(module).__name__} is not a Module subclass"
             raise TypeError(msg)
-        if name in self.__dict__ or name in self._parameters:
+        if name in self.__dict__ or name in self._parameters or name in self._buffers:
             msg = f"attribute {name!r} already exists and is not a module"
             raise KeyError(msg)
         self._modules[name] = module
@@ -177,24 +200,29 @@ class Module:
     register_module = add_module
 
     def __setattr__(self, name: str, value: Any) -> None:
-        params = self.__dict__.get("_parameters")
-        if params is None:
+        state = self.__dict__
+        if "_parameters" not in state:
             msg = "cannot assign attributes before Module.__init__() call"
             raise AttributeError(msg)
-        modules = self.__dict__["_modules"]
+        modules = state["_modules"]
         if isinstance(value, Module):
-            self.__dict__.pop(name, None)
-            params.pop(name, None)
+            state.pop(name, None)
+            for group, _ in _ARRAY_GROUPS:
+                state[group].pop(name, None)
+            state["_non_persistent_buffers"].discard(name)
             modules[name] = value
-        elif name in params:
-            if value is not None and backend_of(value) is None:
-                msg = (
-                    f"cannot assign {type(value).__name__} as parameter {name!r} "
-                    "(an array or None expected)"
-                )
-                raise TypeError(msg)
-            params[name] = _as_parameter(value)
-        elif name in modules:
+            return
+        for group, kind in _ARRAY_GROUPS:
+            if name in state[group]:
+                if value is not None and backend_of(value) is None:
+                    msg = (
+                        f"cannot assign {type(value).__name__} as {kind} {name!r} "
+                        "(an array or None expected)"
+                    )
+                    raise TypeError(msg)
+                state[group][name] = _as_parameter(value) if kind == "parameter" else value
+                return
+        if name in modules:
             if value is not None:
                 msg = (
                     f"cannot assign {type(value).__name__} as child module {name!r} "
@@ -206,26 +234,28 @@ class Module:
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str) -> Any:
-        # Only called when normal lookup fails; guard the containers for unpickling.
-        if name not in ("_parameters", "_modules"):
+        # Only called when normal lookup fails; the guard keeps unpickling from recursing.
+        if name not in _pytree.LEAF_GROUPS:
             state = self.__dict__
-            if name in state.get("_parameters", ()):
-                return state["_parameters"][name]
-            if name in state.get("_modules", ()):
-                return state["_modules"][name]
+            for group in _pytree.LEAF_GROUPS:
+                members = state.get(group, ())
+                if name in members:
+                    return members[name]
         msg = f"{type(self).__name__!r} object has no attribute {name!r}"
         raise AttributeError(msg)
 
     def __delattr__(self, name: str) -> None:
-        if name in self._parameters:
-            del self._parameters[name]
-        elif name in self._modules:
-            del self._modules[name]
-        else:
-            object.__delattr__(self, name)
+        state = self.__dict__
+        for group in _pytree.LEAF_GROUPS:
+            if name in state[group]:
+                del state[group][name]
+                state["_non_persistent_buffers"].discard(name)
+                return
+        object.__delattr__(self, name)
 
     def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules))
+        members = {name for group in _pytree.LEAF_GROUPS for name in self.__dict__[group]}
+        return sorted(set(super().__dir__()) | members)
 
     # --- traversal --------------------------------------------------------------------
 
@@ -264,10 +294,10 @@ class Module:
         for _, module in self.named_modules():
             yield module
 
-    def named_parameters(
-        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    def _named_members(
+        self, group: str, prefix: str, recurse: bool, remove_duplicate: bool
     ) -> Iterator[tuple[str, Array]]:
-        """``(dotted name, array)`` for each parameter that is not ``None``."""
+        """``(dotted name, array)`` for each non-``None`` entry of ``group``, torch's order."""
         seen: set[int] = set()
         owners = (
             self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
@@ -275,26 +305,56 @@ class Module:
             else iter([(prefix, self)])
         )
         for owner_prefix, module in owners:
-            for name, param in module._parameters.items():
-                if param is None or (remove_duplicate and id(param) in seen):
+            for name, value in module.__dict__[group].items():
+                if value is None or (remove_duplicate and id(value) in seen):
                     continue
-                seen.add(id(param))
-                yield (f"{owner_prefix}.{name}" if owner_prefix else name), param
+                seen.add(id(value))
+                yield (f"{owner_prefix}.{name}" if owner_prefix else name), value
+
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Array]]:
+        """``(dotted name, array)`` for each parameter that is not ``None``."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Array]:
         """Each parameter array (e.g. for ``torch.optim.SGD(model.parameters(), lr=0.1)``)."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Array]]:
+        """``(dotted name, array)`` for each buffer that is not ``None`` (persistent or not)."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Array]:
+        """Each buffer array."""
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def _state_entries(self) -> Iterator[tuple[str, str, Array]]:
+        """``(group, name, array)`` of this module's own state-dict entries, torch's order."""
+        for name, param in self._parameters.items():
+            if param is not None:
+                yield "_parameters", name, param
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent_buffers:
+                yield "_buffers", name, buffer
+
     # --- modes ------------------------------------------------------------------------
 
     def train(self, mode: bool = True) -> Module:
-        """Set training mode on this module and every descendant; returns ``self``."""
+        """Set training mode on this module and every descendant; returns ``self``.
+
+        On JAX the mode changes no treedef except of modules whose code reads
+        ``training`` (see :mod:`lucid.nn._pytree`), so optimizer states stay valid.
+        """
         if not isinstance(mode, bool):
             msg = f"training mode is expected to be a bool, got {type(mode).__name__}"
             raise ValueError(msg)
         for module in self.modules():
-            object.__setattr__(module, "training", mode)
+            module.__dict__["training"] = mode
         return self
 
     def eval(self) -> Module:
@@ -304,68 +364,44 @@ class Module:
     # --- state dict -------------------------------------------------------------------
 
     def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Array]:
-        """Every parameter by dotted name, as torch names them.
+        """Every parameter and persistent buffer by dotted name, as torch names them.
+
+        ``prefix`` is put before every key as it is (torch's ``prefix='model.'``).
 
         On torch the tensors are detached unless ``keep_vars``; other backends return
-        the parameter arrays themselves.
+        the arrays themselves.
         """
         out: OrderedDict[str, Array] = OrderedDict()
-        for name, param in self.named_parameters(prefix=prefix, remove_duplicate=False):
-            if not keep_vars and backend_of(param) == "torch":
-                param = param.detach()
-            out[name] = param
+        for owner, module in self.named_modules(remove_duplicate=False):
+            for _, name, value in module._state_entries():
+                if not keep_vars and backend_of(value) == "torch":
+                    value = value.detach()
+                out[f"{prefix}{owner}.{name}" if owner else prefix + name] = value
         return out
 
-    def _load_plan(
-        self,
-        state_dict: Mapping[str, Any],
-        prefix: str,
-        plan: list[Callable[[], None]],
-        errors: list[str],
-    ) -> list[str]:
-        """Check this module's own entries of ``state_dict``; append the updates to ``plan``.
+    def _load_plan(self, plan: LoadPlan, prefix: str) -> None:
+        """Check this module's own entries of the state dict; add its updates to ``plan``.
 
-        Returns the keys this module expects.  Nothing may be changed here: every
-        mutation goes into ``plan``, which runs only when no module reported an error.
+        Nothing may be changed here: every mutation goes into ``plan``, which runs only
+        when no module reported an error.
         """
-        expected = []
-        for name, param in self._parameters.items():
-            if param is None:
-                continue
+        for group, name, current in self._state_entries():
             key = prefix + name
-            expected.append(key)
-            if key not in state_dict:
+            plan.expected.append(key)
+            if key not in plan.state_dict:
                 continue
-            value = state_dict[key]
-            if backend_of(value) is None:
-                errors.append(
-                    f'While copying the parameter named "{key}", expected an array from '
-                    f"checkpoint but received {type(value).__name__}"
-                )
-                continue
-            if tuple(value.shape) != tuple(param.shape):
-                errors.append(
-                    f"size mismatch for {key}: copying a param with shape "
-                    f"{tuple(value.shape)} from checkpoint, the shape in current model is "
-                    f"{tuple(param.shape)}."
-                )
-                continue
-            try:
-                new = convert_like(value, param)
-            except (TypeError, ValueError) as error:
-                errors.append(f'While copying the parameter named "{key}": {error}')
-                continue
-            plan.append(_Assign(self, name, new))
-        return expected
+            new = plan.checked_value(key, current)
+            if new is not None:
+                plan.step(_Assign(self, group, name, new))
 
     def load_state_dict(
         self, state_dict: Mapping[str, Any], strict: bool = True
-    ) -> _IncompatibleKeys:
-        """Copy parameters from ``state_dict`` (any backend's arrays) into this module.
+    ) -> IncompatibleKeys:
+        """Copy parameters and persistent buffers from ``state_dict`` (any backend's arrays).
 
-        Values are converted to each parameter's backend, device and dtype (on torch
-        they are copied in place).  Unmaterialised lazy modules materialise from the
-        shapes they find.  All checks run first: when anything is wrong, a
+        Values are converted to each entry's backend, device and dtype (on torch they
+        are copied in place).  Unmaterialised lazy modules materialise from the shapes
+        they find.  All checks run first: when anything is wrong, a
         :class:`StateDictError` (a ``RuntimeError`` and a ``ValueError``) lists every
         problem and the module is left unchanged.
 
@@ -383,35 +419,17 @@ class Module:
         if not isinstance(state_dict, Mapping):
             msg = f"Expected state_dict to be dict-like, got {type(state_dict).__name__}."
             raise TypeError(msg)
-        plan: list[Callable[[], None]] = []
-        errors: list[str] = []
-        expected: list[str] = []
+        plan = LoadPlan(state_dict)
         for prefix, module in self.named_modules(remove_duplicate=False):
-            expected += module._load_plan(state_dict, f"{prefix}." if prefix else "", plan, errors)
-        wanted = set(expected)
-        missing = [key for key in expected if key not in state_dict]
-        unexpected = [key for key in state_dict if key not in wanted]
-        if strict:
-            if unexpected:
-                listed = ", ".join(f'"{k}"' for k in unexpected)
-                errors.insert(0, f"Unexpected key(s) in state_dict: {listed}. ")
-            if missing:
-                listed = ", ".join(f'"{k}"' for k in missing)
-                errors.insert(0, f"Missing key(s) in state_dict: {listed}. ")
-        if errors:
-            joined = "\n\t".join(errors)
-            msg = f"Error(s) in loading state_dict for {type(self).__name__}:\n\t{joined}"
-            raise StateDictError(msg)
-        for step in plan:
-            step()
-        return _IncompatibleKeys(missing, unexpected)
+            module._load_plan(plan, f"{prefix}." if prefix else "")
+        return plan.run(type(self).__name__, strict)
 
     # --- moving -----------------------------------------------------------------------
 
     def to(
         self, backend: str | None = None, device: DeviceLike = None, dtype: DTypeLike = None
     ) -> Module:
-        """Move every parameter to ``backend``, ``device`` and (floating parameters) ``dtype``.
+        """Move every parameter and buffer to ``backend``, ``device`` and (floating ones) ``dtype``.
 
         ``m.to('jax')`` moves a model to JAX; ``m.to(dtype='float64')`` keeps the backend.
         An unmaterialised lazy module remembers the placement for its materialisation.
@@ -438,7 +456,7 @@ class Module:
         if backend is not None:
             check_backend(backend)
             if backend == "jax":
-                _register_all_with_jax()
+                _pytree.ensure_registered()
         if dtype is not None:
             name = dtype_name(dtype)
             if not name.startswith(("float", "bfloat", "complex")):
@@ -460,12 +478,13 @@ class Module:
         dtype: DTypeLike,
         steps: list[Callable[[], None]],
     ) -> None:
-        for name, param in self._parameters.items():
-            if param is None:
-                continue
-            new = convert(param, backend, device, dtype if _is_floating(param) else None)
-            if new is not param:
-                steps.append(_Assign(self, name, new, in_place=False))
+        for group, _ in _ARRAY_GROUPS:
+            for name, value in self.__dict__[group].items():
+                if value is None:
+                    continue
+                new = convert(value, backend, device, dtype if _is_floating(value) else None)
+                if new is not value:
+                    steps.append(_Assign(self, group, name, new, in_place=False))
 
     # --- repr -------------------------------------------------------------------------
 
@@ -495,208 +514,36 @@ class Module:
     def __copy__(self) -> Module:
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
-        new.__dict__["_parameters"] = dict(self._parameters)
-        new.__dict__["_modules"] = dict(self._modules)
+        for group in (*_pytree.LEAF_GROUPS, "_non_persistent_buffers"):
+            new.__dict__[group] = type(self.__dict__[group])(self.__dict__[group])
         return new
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        if "jax" in sys.modules and not _jax_state["all"]:
-            _register_all_with_jax()
+        if "jax" in sys.modules:
+            _pytree.ensure_registered()
 
 
 class _Assign:
-    """One planned parameter update (torch tensors are copied in place by default)."""
+    """One planned update of a parameter or buffer (torch tensors are copied in place)."""
 
-    def __init__(self, module: Module, name: str, value: Array, in_place: bool = True) -> None:
-        self.module, self.name, self.value, self.in_place = module, name, value, in_place
+    def __init__(
+        self, module: Module, group: str, name: str, value: Array, in_place: bool = True
+    ) -> None:
+        self.module, self.group, self.name = module, group, name
+        self.value, self.in_place = value, in_place
 
     def __call__(self) -> None:
-        params = self.module._parameters
-        old = params.get(self.name)
+        members = self.module.__dict__[self.group]
+        old = members.get(self.name)
         if self.in_place and old is not None and backend_of(old) == "torch":
             import torch
 
             with torch.no_grad():
                 old.copy_(self.value)
             return
-        params[self.name] = _as_parameter(self.value)
+        is_param = self.group == "_parameters"
+        members[self.name] = _as_parameter(self.value) if is_param else self.value
 
 
-def convert_like(value: Array, like: Array) -> Array:
-    """``value`` converted to the backend, device and dtype of ``like``."""
-    target = backend_of(like)
-    device = array_api_compat.device(like)
-    new = convert(value, target, device, like.dtype)
-    return fresh_copy(new) if new is value else new
-
-
-# --- placement of inputs ---------------------------------------------------------------
-
-
-def _is_tracer(x: Any) -> bool:
-    jax = sys.modules.get("jax")
-    return jax is not None and isinstance(x, jax.core.Tracer)
-
-
-def describe_placement(x: Array) -> str:
-    """E.g. ``'torch (float32, cpu)'``: where an array lives."""
-    name = backend_of(x) or f"{type(x).__module__}.{type(x).__name__}"
-    dtype = dtype_label(x.dtype)
-    if _is_tracer(x):
-        return f"{name} ({dtype})"
-    return f"{name} ({dtype}, {device_label(array_api_compat.device(x))})"
-
-
-def dtype_label(dtype: Any) -> str:
-    try:
-        return dtype_name(dtype)
-    except ValueError:
-        return str(dtype)
-
-
-def check_input_placement(module: Module, x: Any, param: Array) -> None:
-    """``TypeError`` unless ``x`` shares ``param``'s namespace, device and dtype.
-
-    The message says where the parameters live and which ``.to(...)`` call moves them.
-    """
-    source = backend_of(x)
-    if source is None:
-        msg = (
-            f"{type(module).__name__} expects an array of an Array API library, got "
-            f"{type(x).__module__}.{type(x).__name__}"
-        )
-        raise TypeError(msg)
-    target = backend_of(param)
-    fixes = []
-    if source != target:
-        fixes.append(repr(source))
-    if source != target:
-        same_dtype = dtype_label(x.dtype) == dtype_label(param.dtype)
-    else:
-        same_dtype = x.dtype == param.dtype
-    if not same_dtype:
-        fixes.append(f"dtype={dtype_label(x.dtype)!r}")
-    if source == target and not (_is_tracer(x) or _is_tracer(param)):
-        x_device = array_api_compat.device(x)
-        if x_device != array_api_compat.device(param):
-            fixes.append(f"device={device_label(x_device)!r}")
-    if fixes:
-        msg = (
-            f"{type(module).__name__}'s parameters live in {describe_placement(param)} but the "
-            f"input is {describe_placement(x)}; move the module with "
-            f".to({', '.join(fixes)}) or convert the input (lucid.asarray(x, ...))"
-        )
-        raise TypeError(msg)
-
-
-# --- JAX pytrees ------------------------------------------------------------------------
-
-_jax_state: dict[str, Any] = {"all": False, "registered": set()}
-_NOT_STATIC = ("_parameters", "_modules", "_lazy_origin")
-
-
-class _Static:
-    """Aux data of a flattened module: compared by value, hashable, immutable."""
-
-    __slots__ = ("items", "module_names", "origin", "param_names")
-
-    def __init__(
-        self,
-        param_names: tuple[str, ...],
-        module_names: tuple[str, ...],
-        items: tuple[tuple[str, Any], ...],
-        origin: weakref.ref[Module] | None,
-    ) -> None:
-        self.param_names = param_names
-        self.module_names = module_names
-        self.items = items
-        self.origin = origin
-
-    def _key(self) -> tuple[Any, ...]:
-        return (self.param_names, self.module_names, self.items)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, _Static):
-            return NotImplemented
-        if self.origin is not None or other.origin is not None:
-            # An unmaterialised lazy module is its own identity: equal configurations
-            # must not share a jit cache entry (its weights are made while tracing).
-            mine = self.origin() if self.origin is not None else None
-            theirs = other.origin() if other.origin is not None else None
-            if mine is None or mine is not theirs:
-                return self.origin is other.origin
-        try:
-            return bool(self._key() == other._key())
-        except Exception:
-            return self.items is other.items
-
-    def __hash__(self) -> int:
-        parts = []
-        for key, value in self.items:
-            try:
-                parts.append(hash((key, value)))
-            except TypeError:
-                parts.append(hash(key))
-        return hash(
-            (self.param_names, self.module_names, tuple(parts), id(self.origin and self.origin()))
-        )
-
-
-def _flatten_with_keys(module: Module) -> tuple[list[tuple[Any, Any]], _Static]:
-    from jax.tree_util import GetAttrKey
-
-    state = module.__dict__
-    params, modules = state["_parameters"], state["_modules"]
-    children = [(GetAttrKey(k), v) for k, v in params.items()]
-    children += [(GetAttrKey(k), v) for k, v in modules.items()]
-    items = tuple(sorted((k, v) for k, v in state.items() if k not in _NOT_STATIC))
-    token = module._pytree_token() if hasattr(module, "_pytree_token") else None
-    origin = weakref.ref(token) if token is not None else None
-    return children, _Static(tuple(params), tuple(modules), items, origin)
-
-
-def _flatten(module: Module) -> tuple[list[Any], _Static]:
-    children, aux = _flatten_with_keys(module)
-    return [child for _, child in children], aux
-
-
-def _unflattener(cls: type[Module]) -> Callable[[_Static, Any], Module]:
-    def unflatten(aux: _Static, children: Any) -> Module:
-        module = object.__new__(cls)
-        state = module.__dict__
-        state.update(aux.items)
-        children = list(children)
-        count = len(aux.param_names)
-        state["_parameters"] = dict(zip(aux.param_names, children[:count]))
-        state["_modules"] = dict(zip(aux.module_names, children[count:]))
-        if aux.origin is not None:
-            state["_lazy_origin"] = aux.origin
-        return module
-
-    return unflatten
-
-
-def _register_with_jax(cls: type[Module]) -> None:
-    registered = _jax_state["registered"]
-    if cls in registered:
-        return
-    import jax
-
-    jax.tree_util.register_pytree_with_keys(
-        cls, _flatten_with_keys, _unflattener(cls), flatten_func=_flatten
-    )
-    registered.add(cls)
-
-
-def _register_all_with_jax() -> None:
-    """Register ``Module`` and every subclass defined so far as JAX pytrees (idempotent)."""
-    _jax_state["all"] = True
-    stack: list[type[Module]] = [Module]
-    while stack:
-        cls = stack.pop()
-        _register_with_jax(cls)
-        stack.extend(cls.__subclasses__())
-
-
-on_jax(_register_all_with_jax)
+_pytree.install(Module)
