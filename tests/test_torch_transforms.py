@@ -127,17 +127,6 @@ def test_torch_func_transforms() -> None:
             assert_close(got.detach(), want.detach().numpy(), dtype="float32", rtol=1e-5)
 
 
-def test_functional_call_of_a_module() -> None:
-    m = nn.ConvTranspose2d(3, 2, 3, stride=2).to("torch")
-    if not hasattr(m, "named_buffers"):
-        pytest.xfail("torch.func.functional_call needs Module.named_buffers (issue 11, item 6)")
-    (x,) = _tensors(4, (1, 3, 4, 4))
-    doubled = {k: 2 * v.detach() for k, v in m.named_parameters()}
-    y = torch.func.functional_call(m, doubled, (x,))
-    want = functional.conv_transpose2d(x, doubled["weight"], doubled["bias"], stride=2)
-    assert_close(y, want.numpy(), dtype="float32")
-
-
 @pytest.mark.parametrize("name", ["conv_transpose2d", "conv2d", "conv1d", "conv_transpose3d"])
 def test_autocast_follows_torch_dtype_rules(name: str) -> None:
     rank = int(name[-2])

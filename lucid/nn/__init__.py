@@ -7,6 +7,7 @@ LazyConvTranspose2d(None, 64, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))
 """
 
 from . import init
+from ._nnx import to_nnx
 from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from .container import Sequential
 from .conv import (
@@ -48,4 +49,5 @@ __all__ = [
     "StateDictError",
     "Tanh",
     "init",
+    "to_nnx",
 ]

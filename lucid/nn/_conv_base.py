@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import array_api_compat
+import numpy as np
 
 from .. import random as _random
 from .._backend import (
@@ -440,7 +441,7 @@ class _LazyConvMixin(LazyModuleMixin):
         if device is not None:
             native_device = resolve_device(target, device)
         elif target == source:
-            native_device = array_api_compat.device(array)
+            native_device = _replicated(array_api_compat.device(array))
         else:
             native_device = None
         if not loading and (
@@ -584,3 +585,22 @@ class _LazyConvMixin(LazyModuleMixin):
 
 
 # --- the public classes --------------------------------------------------------------
+
+
+def _replicated(device: Any) -> Any:
+    """Where parameters made from an array on ``device`` go: replicated if it is sharded.
+
+    A batch split over devices (a JAX ``Sharding`` with several devices) must not split
+    the weights the same way: they get one full copy on each of its devices, the layout
+    data-parallel training expects.  Any other device is kept.
+    """
+    devices = getattr(device, "device_set", None)
+    if devices is None or len(devices) <= 1:
+        return device
+    import jax
+
+    mesh = getattr(device, "mesh", None)
+    if mesh is None:
+        ordered = sorted(devices, key=lambda d: d.id)
+        mesh = jax.sharding.Mesh(np.array(ordered, dtype=object), ("devices",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())

@@ -59,7 +59,7 @@ def check_input_placement(module: Any, x: Any, param: Array) -> None:
         fixes.append(f"dtype={dtype_label(x.dtype)!r}")
     if source == target and not (is_tracer(x) or is_tracer(param)):
         x_device = array_api_compat.device(x)
-        if x_device != array_api_compat.device(param):
+        if not _same_devices(x_device, array_api_compat.device(param)):
             fixes.append(f"device={device_label(x_device)!r}")
     if fixes:
         msg = (
@@ -68,3 +68,14 @@ def check_input_placement(module: Any, x: Any, param: Array) -> None:
             f".to({', '.join(fixes)}) or convert the input (lucid.asarray(x, ...))"
         )
         raise TypeError(msg)
+
+
+def _same_devices(a: Any, b: Any) -> bool:
+    """Equal devices, or JAX shardings over one set of devices (data parallelism).
+
+    A batch split over the devices its replicated parameters live on computes there.
+    """
+    if a == b:
+        return True
+    devices = getattr(a, "device_set", None)
+    return devices is not None and devices == getattr(b, "device_set", None)

@@ -277,7 +277,9 @@ def _on_device(xp: Any, device: Any, table: np.ndarray) -> Any:
     its trace, and the compiled function holds the constant anyway.
     """
     if array_api_compat.is_jax_namespace(xp):
-        return xp.asarray(table, device=device)
+        # Uncommitted: JAX places it with the input, also when that is sharded (a
+        # device argument would shard the table like the batch).
+        return xp.asarray(table)
     key = (id(table), xp, device)
     try:
         return _ON_DEVICE[key][1]
