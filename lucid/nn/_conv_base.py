@@ -37,6 +37,7 @@ from .._backend import (
     resolve_dtype,
 )
 from .._typing import Array, DeviceLike, DTypeLike, Size1d, Size2d, Size3d
+from ..ops._checks import floating_dtype_names
 from ..ops._params import validate_conv_params, validate_conv_transpose_params
 from . import init
 from ._placement import check_input_placement, describe_placement
@@ -249,12 +250,12 @@ class _ConvNd(Module):
 
         ``weight`` stands in for ``self.weight`` while a lazy module is materialising.
         """
-        if backend_of(x) is not None and not array_api_compat.array_namespace(x).isdtype(
-            x.dtype, "real floating"
-        ):
+        xp = array_api_compat.array_namespace(x) if backend_of(x) is not None else None
+        if xp is not None and not xp.isdtype(x.dtype, "real floating"):
             msg = (
-                f"{type(self).__name__} expects a real floating input (float32 or float64), "
-                f"got dtype {x.dtype}; convert the input (lucid.asarray(x, dtype=...))"
+                f"{type(self).__name__} expects a real floating input "
+                f"({floating_dtype_names(xp)}), got dtype {x.dtype}; convert the input "
+                "(lucid.asarray(x, dtype=...))"
             )
             raise TypeError(msg)
         check_input_placement(self, x, self.weight if weight is None else weight)
