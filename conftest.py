@@ -3,6 +3,17 @@
 ``pytest --backend numpy --backend jax`` (or ``LUCID_TEST_BACKENDS=numpy,jax``) selects
 backends; a backend asked for by name that is not installed is an error, not a skip.
 With neither, every installed backend runs.
+
+Backend markers say, in one decorator with a reason, where a test does not apply (as
+array-api-extra's ``skip_xp_backend``/``xfail_xp_backend`` do)::
+
+    @pytest.mark.only_backend("jax", reason="jax.jit is a JAX transform")
+    @pytest.mark.skip_backend("torch", reason="torch prints shapes as torch.Size")
+    @pytest.mark.xfail_backend("array_api_strict", reason="...", strict=True)
+
+On a test that takes the ``backend`` fixture they mark that backend's case; on one that
+does not, ``only_backend`` skips it unless one of its backends is selected.  The test
+configuration, not lucid, turns on JAX's 64-bit mode (torch-exact float64 checks).
 """
 
 from __future__ import annotations
@@ -10,10 +21,22 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
+
+# float64 on JAX for every test (torch-exact checks at 1e-12), set before anything imports
+# jax, by the test configuration rather than by lucid.testing (installing lucid changes
+# nothing).  Subprocesses inherit it; a test of lucid's 32-bit defaults removes it.
+os.environ["JAX_ENABLE_X64"] = "1"
 
 import pytest
 
 from lucid.testing import BACKEND_NAMES, Backend, available_backends, load_backend
+
+_MARKERS = {
+    "only_backend": "only_backend(*names, reason): run only on these backends",
+    "skip_backend": "skip_backend(*names, reason): skip these backends",
+    "xfail_backend": "xfail_backend(*names, reason, strict=True): expected to fail there",
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,6 +70,8 @@ _DEVICE_FLAG = f"--xla_force_host_platform_device_count={JAX_DEVICES}"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    for line in _MARKERS.values():
+        config.addinivalue_line("markers", line)
     config.lucid_backends = _selected(config)  # type: ignore[attr-defined]
     # XLA reads the flag once, when JAX starts; a JAX already started keeps its devices
     # and the sharding tests skip.  Only the jax session asks for it.
@@ -69,10 +94,46 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"lucid backends: {', '.join(config.lucid_backends)}"  # type: ignore[attr-defined]
 
 
+def _reason(mark: pytest.Mark) -> str:
+    reason = mark.kwargs.get("reason")
+    if not reason:
+        msg = f"@pytest.mark.{mark.name}{mark.args} needs reason=..."
+        raise pytest.UsageError(msg)
+    return str(reason)
+
+
+def _marks_for(name: str | None, selected: set[str], item: pytest.Item) -> list[Any]:
+    """The skip/xfail marks for ``item``, run on backend ``name`` (``None``: no fixture)."""
+    marks: list[Any] = []
+    for mark in item.iter_markers():
+        if mark.name not in _MARKERS:
+            continue
+        reason = _reason(mark)
+        if mark.name == "only_backend":
+            if name is None and not selected & set(mark.args):
+                marks.append(pytest.mark.skip(reason=f"{reason} (not selected)"))
+            elif name is not None and name not in mark.args:
+                marks.append(pytest.mark.skip(reason=f"{reason} (not {name})"))
+        elif name in mark.args and mark.name == "skip_backend":
+            marks.append(pytest.mark.skip(reason=reason))
+        elif name in mark.args and mark.name == "xfail_backend":
+            marks.append(pytest.mark.xfail(reason=reason, strict=mark.kwargs.get("strict", True)))
+    return marks
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         names = metafunc.config.lucid_backends  # type: ignore[attr-defined]
         metafunc.parametrize("backend", names, indirect=True, ids=names)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    selected = set(config.lucid_backends)  # type: ignore[attr-defined]
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        name = callspec.params.get("backend") if callspec is not None else None
+        for mark in _marks_for(name, selected, item):
+            item.add_marker(mark)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from . import (
     ops,
     random,
 )
-from ._backend import default_backend, get_default_backend, set_default_backend
+from ._backends import default_backend, get_default_backend, set_default_backend
 from ._creation import asarray, empty, full, ones, rand, randn, zeros
 from .random import manual_seed
 

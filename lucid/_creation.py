@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import random as _random
-from ._backend import (
+from ._backends import (
     DEFAULT_FLOAT,
     backend_of,
     check_backend,

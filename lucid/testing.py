@@ -8,44 +8,43 @@ request only, so importing this module imports no framework.
 from __future__ import annotations
 
 import functools
-import importlib.util
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from . import _backends
+from ._backends import ArrayBackend
 
 __all__ = ["BACKEND_NAMES", "Backend", "assert_close", "available_backends", "load_backend"]
 
 #: Every backend lucid is tested on, in the order the test matrix reports them.
 BACKEND_NAMES = ("numpy", "array_api_strict", "torch", "jax")
 
-_MODULES = {
-    "numpy": "numpy",
-    "array_api_strict": "array_api_strict",
-    "torch": "torch",
-    "jax": "jax",
-}
-
 
 @dataclass(frozen=True)
 class Backend:
-    """One array library under test."""
+    """One array library under test (a view of :class:`lucid._backends.ArrayBackend`)."""
 
     name: str
     xp: Any
-    _from_numpy: Callable[[np.ndarray], Any]
-    _to_numpy: Callable[[Any], np.ndarray]
+    library: ArrayBackend
     differentiable: bool = False
 
     def asarray(self, a: Any, dtype: str | None = None) -> Any:
-        """``a`` (NumPy data or a Python scalar/list) as this backend's array."""
+        """``a`` (NumPy data or a Python scalar/list) as this backend's array.
+
+        ``ValueError`` rather than a silent truncation when the backend cannot hold the
+        dtype (JAX without 64-bit mode: the test configuration turns it on).
+        """
         array = np.asarray(a) if dtype is None else np.asarray(a, dtype=dtype)
-        return self._from_numpy(array)
+        if array.dtype.kind in "biufc":
+            self.library.check_dtype(array.dtype.name)
+        return self.library.from_numpy(array)
 
     def to_numpy(self, a: Any) -> np.ndarray:
         """This backend's array ``a`` as a NumPy array (a copy when needed)."""
-        return self._to_numpy(a)
+        return self.library.to_numpy(a)
 
     def dtype(self, name: str) -> Any:
         """This backend's dtype object called ``name`` (e.g. ``'float32'``)."""
@@ -57,46 +56,17 @@ class Backend:
 
 def available_backends() -> tuple[str, ...]:
     """The names in :data:`BACKEND_NAMES` whose library is installed."""
-    return tuple(n for n in BACKEND_NAMES if importlib.util.find_spec(_MODULES[n]) is not None)
+    return tuple(n for n in BACKEND_NAMES if _backends.get(n, checked=False).is_installed())
 
 
 @functools.cache
-def load_backend(name: str, *, jax_x64: bool = True) -> Backend:
-    """Import backend ``name`` and describe it; JAX gets float64 unless ``jax_x64=False``."""
-    if name == "numpy":
-        import array_api_compat.numpy as xp_numpy
-
-        return Backend("numpy", xp_numpy, np.array, np.asarray)
-    if name == "array_api_strict":
-        import array_api_strict
-
-        return Backend(
-            "array_api_strict",
-            array_api_strict,
-            array_api_strict.asarray,
-            lambda a: np.asarray(array_api_strict.asarray(a, copy=True)._array),
-        )
-    if name == "torch":
-        import array_api_compat.torch as xp_torch
-        import torch
-
-        return Backend(
-            "torch",
-            xp_torch,
-            lambda a: torch.from_numpy(np.array(a)),
-            lambda a: a.detach().cpu().numpy(),
-            differentiable=True,
-        )
-    if name == "jax":
-        import jax
-
-        if jax_x64:
-            jax.config.update("jax_enable_x64", True)
-        import jax.numpy as jnp
-
-        return Backend("jax", jnp, jnp.asarray, np.asarray, differentiable=True)
-    msg = f"unknown backend {name!r}; expected one of {BACKEND_NAMES}"
-    raise ValueError(msg)
+def load_backend(name: str) -> Backend:
+    """Import backend ``name`` and describe it.  JAX's 64-bit mode is left as it is."""
+    if name not in BACKEND_NAMES:
+        msg = f"unknown backend {name!r}; expected one of {BACKEND_NAMES}"
+        raise ValueError(msg)
+    library = _backends.get(name)
+    return Backend(name, library.namespace(), library, library.differentiable)
 
 
 def assert_close(

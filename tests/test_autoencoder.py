@@ -16,7 +16,7 @@ import torch
 
 import lucid
 import lucid.nn as nn
-from lucid._backend import to_numpy
+from lucid._backends import to_numpy
 from lucid.testing import Backend, assert_close
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"

@@ -1,7 +1,8 @@
-"""lucid._backend: default backend selection, DeviceLike / DTypeLike parsing, conversions."""
+"""lucid._backends: default backend selection, DeviceLike / DTypeLike parsing, conversions."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -10,8 +11,9 @@ import numpy as np
 import pytest
 
 import lucid
-from lucid import _backend
-from lucid.testing import available_backends, load_backend
+import lucid.nn as nn
+from lucid import _backends
+from lucid.testing import available_backends
 
 CREATABLE = [b for b in ("numpy", "jax", "torch") if b in available_backends()]
 
@@ -25,7 +27,7 @@ def _clean_default(monkeypatch):
 
 
 def _kind(x):
-    return _backend.backend_of(x)
+    return _backends.backend_of(x)
 
 
 def test_default_is_numpy():
@@ -99,7 +101,7 @@ def test_unknown_backend(bad):
 @pytest.mark.parametrize("name", CREATABLE)
 def test_cpu_device(name):
     x = lucid.zeros(2, device="cpu", backend=name)
-    assert _backend.device_label(_device(x)) == "cpu"
+    assert _backends.device_label(_device(x)) == "cpu"
 
 
 def _device(x):
@@ -138,6 +140,7 @@ def test_unknown_device(device):
         lucid.zeros(2, device=device)
 
 
+@pytest.mark.only_backend("jax", reason="JAX's own machinery")
 def test_native_device_objects():
     import torch
 
@@ -149,7 +152,7 @@ def test_native_device_objects():
     # a foreign CPU device means 'cpu' on the chosen backend
     n = lucid.zeros(2, device=torch.device("cpu"), backend="numpy")
     assert isinstance(n, np.ndarray)
-    assert _backend.resolve_device("jax", torch.device("cpu")) == jax.devices("cpu")[0]
+    assert _backends.resolve_device("jax", torch.device("cpu")) == jax.devices("cpu")[0]
 
 
 # --- dtypes ----------------------------------------------------------------------------
@@ -158,9 +161,8 @@ def test_native_device_objects():
 @pytest.mark.parametrize("name", CREATABLE)
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int32", "int64", "bool"])
 def test_dtype_names(name, dtype):
-    load_backend(name)  # JAX: 64-bit mode, as in every backend test
     x = lucid.zeros(3, dtype=dtype, backend=name)
-    assert _backend.dtype_name(x.dtype) == dtype
+    assert _backends.dtype_name(x.dtype) == dtype
 
 
 def test_dtype_objects():
@@ -193,14 +195,14 @@ def test_convert_between_backends(backend, target):
         pytest.skip(f"{target} not installed")
     data = np.arange(6.0).reshape(2, 3)
     x = backend.asarray(data, dtype="float64")
-    y = _backend.convert(x, target, dtype="float32")
+    y = _backends.convert(x, target, dtype="float32")
     assert _kind(y) == target
-    assert _backend.dtype_name(y.dtype) == "float32"
-    np.testing.assert_array_equal(_backend.to_numpy(y), data.astype(np.float32))
+    assert _backends.dtype_name(y.dtype) == "float32"
+    np.testing.assert_array_equal(_backends.to_numpy(y), data.astype(np.float32))
 
 
 def test_backend_of_ignores_non_arrays():
-    assert _backend.backend_of([1.0]) is None
+    assert _backends.backend_of([1.0]) is None
 
 
 def test_no_framework_imported_unless_used():
@@ -215,9 +217,81 @@ def test_no_framework_imported_unless_used():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.only_backend("jax", reason="JAX's own machinery")
 def test_jax_float64_without_x64_is_a_clear_error():
     jax = pytest.importorskip("jax")
     with jax.enable_x64(False), pytest.raises(ValueError, match="jax_enable_x64"):
         lucid.zeros(2, dtype="float64", backend="jax")
     with jax.enable_x64(False):
         assert lucid.zeros(2, backend="jax").dtype == np.float32
+
+
+# --- backend objects ---------------------------------------------------------------------
+
+
+def test_every_library_is_one_backend_object():
+    from lucid._backends import _registry
+
+    assert tuple(b.name for b in _registry.ALL) == lucid._backends.BACKENDS
+    for backend in _registry.ALL:
+        assert _backends.get(backend.name, checked=False) is backend
+        assert repr(backend) == f"<lucid backend {backend.name!r}>"
+
+
+def test_dask_arrays_are_detected_converted_and_convolved():
+    da = pytest.importorskip("dask.array")
+    data = np.random.default_rng(0).standard_normal((1, 3, 5, 5)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((3, 2, 3, 3)).astype(np.float32)
+    x = da.from_array(data, chunks=(1, 3, 5, 5))
+    assert _backends.backend_of(x) == "dask"
+    assert _backends.namespace_name(_backends.namespace("dask")) == "dask"
+    y = lucid.ops.conv_transpose2d(x, da.from_array(w), stride=2)
+    assert _backends.backend_of(y) == "dask"
+    np.testing.assert_allclose(
+        _backends.to_numpy(y), lucid.ops.conv_transpose2d(data, w, stride=2), rtol=1e-6
+    )
+    moved = _backends.convert(x, "numpy", dtype="float64")
+    assert isinstance(moved, np.ndarray) and moved.dtype == np.float64
+    back = lucid.asarray(data, backend="dask")
+    assert _backends.backend_of(back) == "dask"
+    assert _backends.fresh_copy(back) is not back
+
+
+@pytest.mark.only_backend("jax", reason="JAX's own machinery")
+def test_jax_shardings_and_device_lists_are_placements():
+    jax = pytest.importorskip("jax")
+    sharding = jax.sharding.SingleDeviceSharding(jax.devices("cpu")[0])
+    m = nn.ConvTranspose2d(2, 3, 3)
+    assert m.to("jax", device=sharding).weight.sharding == sharding
+    m.to(device=jax.devices())
+    assert m.weight.devices() == set(jax.devices())
+    assert _backends.native_backend_of(sharding) == "jax"
+    assert _backends.parse_device(jax.devices()) == ("cpu", 0)  # one CPU: replicated on it
+    with pytest.raises(ValueError, match="a jax Sharding or a list of jax devices"):
+        nn.ConvTranspose2d(2, 3, 3).to(device="tpu")
+
+
+def test_placement_hint_is_a_call_that_works(backend):
+    m = nn.ConvTranspose2d(2, 3, 3, dtype="float64").to(backend.name)
+    x = backend.asarray(np.zeros((1, 2, 4, 4)), dtype="float32")
+    with pytest.raises(TypeError, match=r"\.to\(dtype='float32'\)") as error:
+        m(x)
+    call = re.search(r"\.to\((.*?)\) or", str(error.value)).group(1)
+    assert eval(f"m.to({call})", {"m": m}) is m  # the hint, run as written
+    assert m(x).shape == (1, 3, 6, 6)
+
+
+@pytest.mark.only_backend("jax", reason="JAX's 64-bit mode")
+def test_lucid_testing_leaves_jax_x64_alone():
+    import os
+
+    code = (
+        "import jax\n"
+        "from lucid.testing import load_backend\n"
+        "load_backend('jax').asarray([1.0], dtype='float32')\n"
+        "print(jax.config.read('jax_enable_x64'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

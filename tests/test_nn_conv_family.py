@@ -8,6 +8,7 @@ Parity of values with torch is in ``conformance/test_modules.py``.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import pickle
 import threading
@@ -24,6 +25,7 @@ from lucid.nn._conv_base import _LazyConvMixin
 from lucid.testing import Backend
 
 LAZY = [f"Lazy{kind}{n}d" for kind in ("Conv", "ConvTranspose") for n in (1, 2, 3)]
+ALL_CLASSES = LAZY + [name.removeprefix("Lazy") for name in LAZY]
 CONFIG = {"kernel_size": 3, "stride": 2, "padding": 1, "groups": 2}
 
 
@@ -150,6 +152,7 @@ def test_torch_parameters_are_leaves(name: str) -> None:
             assert isinstance(p, torch.nn.Parameter) and p.is_leaf and p.requires_grad
 
 
+@pytest.mark.only_backend("jax", reason="JAX's own machinery")
 def test_jax_pytree_materializes_under_jit_and_differentiates() -> None:
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp
@@ -212,3 +215,32 @@ def test_initial_distribution_statistics_and_reset() -> None:
     m.reset_parameters()
     assert m.weight is weight and not np.array_equal(before, np.asarray(m.weight))
     assert np.abs(np.asarray(m.weight)).max() <= bound
+
+
+#: The signature on the seed page of LazyConvTranspose2d, verbatim.
+SEED_SIGNATURE = (
+    "(out_channels: int, kernel_size: _Size2d, stride: _Size2d = 1, padding: _Size2d = 0, "
+    "output_padding: _Size2d = 0, groups: int = 1, bias: bool = True, dilation: _Size2d = 1, "
+    "device: DeviceLike = None, dtype: DTypeLike = None)"
+)
+
+
+def test_lazy_conv_transpose2d_signature_is_the_documented_one():
+    assert str(inspect.signature(nn.LazyConvTranspose2d)) == SEED_SIGNATURE
+
+
+@pytest.mark.parametrize("name", ALL_CLASSES)
+def test_signatures_are_torchs_parameter_names_in_torchs_order(name):
+    mine = list(inspect.signature(getattr(nn, name)).parameters)
+    theirs = list(inspect.signature(getattr(torch.nn, name)).parameters)
+    if "Transpose" in name:  # the seed page's signature has no padding_mode (torch: 'zeros' only)
+        theirs.remove("padding_mode")
+    assert mine == theirs
+
+
+def test_positional_arguments_bind_as_in_torch():
+    m = nn.ConvTranspose2d(8, 4, 4, 2, 1, 1, 2, False, 1)
+    t = torch.nn.ConvTranspose2d(8, 4, 4, 2, 1, 1, 2, False, 1)
+    assert repr(m) == repr(t)
+    with pytest.raises(TypeError, match=r"LazyConv2d\.__init__\(\) got an unexpected keyword"):
+        nn.LazyConv2d(4, 3, in_channels=2)

@@ -8,7 +8,7 @@ import torch
 
 import lucid
 import lucid.nn as nn
-from lucid._backend import backend_of
+from lucid._backends import backend_of
 from lucid.testing import assert_close
 
 CONFIGS = [

@@ -16,7 +16,7 @@ import torch
 
 import lucid
 import lucid.nn as nn
-from lucid._backend import backend_of, to_numpy
+from lucid._backends import backend_of, to_numpy
 from lucid.nn._conv_base import _LazyConvMixin
 from lucid.testing import assert_close
 
@@ -344,11 +344,8 @@ DOC_EXAMPLES = """
 """
 
 
+@pytest.mark.skip_backend("torch", reason="torch prints shapes as torch.Size([...]), not tuples")
 def test_documentation_examples_verbatim(backend):
-    if backend.name == "torch":
-        pytest.skip("torch prints shapes as torch.Size([...]), not tuples")
-    if backend.name == "array_api_strict":
-        pytest.skip("lucid.zeros' default backends are numpy, jax and torch")
     test = doctest.DocTestParser().get_doctest(DOC_EXAMPLES, {}, "seed", None, 0)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     with lucid.default_backend(backend.name):

@@ -11,6 +11,8 @@ import lucid.nn as nn
 jax = pytest.importorskip("jax")
 jnp = jax.numpy
 
+pytestmark = pytest.mark.only_backend("jax", reason="JAX pytrees")
+
 
 def decoder():
     lucid.manual_seed(0)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
 
 import lucid
 import lucid.nn as nn
-from lucid._backend import to_numpy
-from lucid.testing import load_backend
+from lucid._backends import to_numpy
 
 
 def lazy_decoder():
@@ -81,11 +82,10 @@ def test_torch_gradients_match_torch_nn():
 
 @pytest.fixture
 def jax():
-    jax = pytest.importorskip("jax")
-    load_backend("jax")  # 64-bit mode as in every backend test
-    return jax
+    return pytest.importorskip("jax")
 
 
+@pytest.mark.only_backend("jax", reason="JAX's own machinery")
 def test_modules_are_pytrees(jax):
     model = lazy_decoder()
     model(jax.numpy.ones((1, 6, 4, 4)))
@@ -100,6 +100,7 @@ def test_modules_are_pytrees(jax):
     np.testing.assert_array_equal(np.asarray(doubled[0].weight), 2 * np.asarray(model[0].weight))
 
 
+@pytest.mark.only_backend("jax", reason="JAX's own machinery")
 def test_jit_and_grad_take_a_module(jax):
     jnp = jax.numpy
     model = lazy_decoder()
@@ -125,6 +126,7 @@ def test_jit_and_grad_take_a_module(jax):
     assert len(traces) == traced  # same structure, new values: no retracing
 
 
+@pytest.mark.only_backend("jax", reason="JAX's own machinery")
 def test_jitted_training_step_of_a_decoder(jax):
     jnp = jax.numpy
     lucid.manual_seed(0)
@@ -149,6 +151,7 @@ def test_jitted_training_step_of_a_decoder(jax):
     assert losses[-1] < 0.7 * losses[0]
 
 
+@pytest.mark.only_backend("jax", reason="JAX's own machinery")
 def test_lazy_module_materializes_inside_jit_closure(jax):
     jnp = jax.numpy
     m = nn.LazyConvTranspose2d(4, 3, stride=2)
@@ -161,6 +164,7 @@ def test_lazy_module_materializes_inside_jit_closure(jax):
     np.testing.assert_allclose(np.asarray(f(x)), np.asarray(y), rtol=1e-6)
 
 
+@pytest.mark.only_backend("jax", reason="JAX's own machinery")
 def test_lazy_module_materializes_as_jit_argument(jax):
     jnp = jax.numpy
     apply = jax.jit(lambda mod, inp: mod(inp))
@@ -174,6 +178,7 @@ def test_lazy_module_materializes_as_jit_argument(jax):
     np.testing.assert_allclose(np.asarray(apply(first, x)), np.asarray(y1), rtol=1e-6)
 
 
+@pytest.mark.only_backend("jax", reason="JAX's own machinery")
 def test_module_made_before_jax_is_imported_is_a_pytree():
     import subprocess
     import sys
@@ -188,6 +193,7 @@ def test_module_made_before_jax_is_imported_is_a_pytree():
         "y = jax.jit(lambda mod, x: mod(x))(m.to('numpy'), jnp.ones((1, 2, 4, 4)))\n"
         "print(len(jax.tree_util.tree_leaves(m)), y.shape)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}  # lucid's defaults
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "2 (1, 3, 6, 6)"

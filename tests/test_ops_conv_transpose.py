@@ -236,21 +236,14 @@ def test_arrays_of_two_dtypes_are_rejected(backend: Backend) -> None:
 # --- autodiff: differentiable backends only ---------------------------------------------
 
 
-def _require_autodiff(backend: Backend) -> None:
-    if not backend.differentiable:
-        pytest.skip(f"{backend.name} arrays have no automatic differentiation")
+#: The backends that differentiate: the autodiff tests run there only.
+autodiff_only = pytest.mark.only_backend("torch", "jax", reason="automatic differentiation")
+#: jax.jit, jax.vmap and jax.jvp are JAX's.
+jax_only = pytest.mark.only_backend("jax", reason="a JAX transform")
 
 
-def _require_jax(backend: Backend) -> Any:
-    if backend.name != "jax":
-        pytest.skip(f"jax.jit / jax.vmap are JAX transforms; backend is {backend.name}")
-    import jax
-
-    return jax
-
-
+@autodiff_only
 def test_finite_difference_gradient_check_in_float64(backend: Backend) -> None:
-    _require_autodiff(backend)
     case = make_case("grouped-dilated")
     case["x"] = case["x"][:1, :, :2, :]  # small: finite differences probe every entry
     x, w, b = as_backend(backend, "float64", case["x"], case["w"], case["b"])
@@ -291,8 +284,8 @@ def _direct_gradients(
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@autodiff_only
 def test_gradients_equal_those_of_the_definition(backend: Backend, dtype: str) -> None:
-    _require_autodiff(backend)
     case = make_case("strided")
     y_shape = direct_conv_transpose2d(case["x"], case["w"], case["b"], **case["kwargs"]).shape
     cotangent = np.random.default_rng(1).standard_normal(y_shape).astype(np.float32)
@@ -319,8 +312,10 @@ def test_gradients_equal_those_of_the_definition(backend: Backend, dtype: str) -
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@jax_only
 def test_jax_jit_equals_eager_and_the_definition(backend: Backend, dtype: str) -> None:
-    jax = _require_jax(backend)
+    import jax
+
     case = make_case("grouped-dilated")
     x, w, b = as_backend(backend, dtype, case["x"], case["w"], case["b"])
     expected = direct_conv_transpose2d(case["x"], case["w"], case["b"], **case["kwargs"])
@@ -334,10 +329,12 @@ def test_jax_jit_equals_eager_and_the_definition(backend: Backend, dtype: str) -
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@jax_only
 def test_jax_vmap_over_unbatched_inputs_equals_the_batched_call(
     backend: Backend, dtype: str
 ) -> None:
-    jax = _require_jax(backend)
+    import jax
+
     case = make_case("strided")
     x, w, b = as_backend(backend, dtype, case["x"], case["w"], case["b"])
 
@@ -351,10 +348,9 @@ def test_jax_vmap_over_unbatched_inputs_equals_the_batched_call(
     assert_close(batched, expected, backend=backend, dtype=dtype)
 
 
+@jax_only
 def test_forward_mode_autodiff_on_jax_with_custom_grads_off(backend: Backend) -> None:
     """jax.jvp needs the forward's own derivative: use_custom_grad(False) provides it."""
-    if backend.name != "jax":
-        pytest.skip("jax.jvp is a JAX transform")
     import jax
 
     from lucid.ops import use_custom_grad

@@ -111,6 +111,7 @@ def test_formulation_propagates_inf_and_nan(backend: Backend, formulation: str) 
     np.testing.assert_allclose(backend.to_numpy(got), want, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.only_backend("jax", reason="XLA's buffer assignment under jax.jit")
 def test_scatter_keeps_one_chunk_of_taps_alive_under_jit(backend: Backend) -> None:
     """XLA's buffers for a very large layer: the accumulators and one chunk, not every tap.
 
@@ -118,8 +119,6 @@ def test_scatter_keeps_one_chunk_of_taps_alive_under_jit(backend: Backend) -> No
     XLA schedules all 16 tap products before their accumulation: 2 GiB of temporaries,
     four times the output.
     """
-    if backend.name != "jax":
-        pytest.skip("XLA's buffer assignment under jax.jit: JAX only")
     import jax
 
     n, c_in, c_out, size = 1, 64, 32, 1024

@@ -64,7 +64,7 @@ def _torch_reference(decoder: Any, z: np.ndarray) -> np.ndarray | None:
 
 
 def _numpy_state(module: Any) -> dict[str, np.ndarray]:
-    from .._backend import to_numpy
+    from .._backends import to_numpy
 
     return {k: to_numpy(v) for k, v in module.state_dict().items()}
 
@@ -82,7 +82,7 @@ def run_backend(name: str) -> dict[str, Any]:
     """Build, materialise and time the decoder on backend ``name``."""
     import lucid
 
-    from .._backend import to_numpy
+    from .._backends import to_numpy
 
     lucid.manual_seed(SEED)
     z = lucid.randn(*LATENT, backend=name)

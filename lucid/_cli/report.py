@@ -108,7 +108,7 @@ def _timing(layer: Layer, backend: Backend) -> tuple[float, float] | None:
     native_backend = "jax" if backend.name == "jax" else "torch"
     if native_backend not in available_backends():
         return None
-    native = load_backend(native_backend, jax_x64=False)
+    native = load_backend(native_backend)
     _, reference = native_conv_transpose2d(native_backend)
     options = layer.options()
     args = (backend.asarray(x), backend.asarray(w), backend.asarray(b))
@@ -149,7 +149,7 @@ def self_check() -> bool:
         f"{'lucid ms':>10}{'native ms':>11}{'ratio':>8}"
     )
     for name in installed:
-        backend = load_backend(name, jax_x64=False)
+        backend = load_backend(name)
         for layer in SELF_CHECK_LAYERS:
             shape, error = _parity(layer, backend, has_torch)
             passed = error is None or error <= FLOAT32_TOLERANCE

@@ -8,23 +8,23 @@
 * :class:`_LazyConvMixin` -- materialisation from the first input or from a state dict,
   for either kind (the kind's weight layout is asked of the eager class).
 
-The public classes in :mod:`lucid.nn.conv` are a signature and a docstring each.
+The public classes in :mod:`lucid.nn.conv` are a rank, an op and a docstring each; their
+signatures (``inspect.signature``) are made here from ``_PARAMETERS`` and the rank.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import array_api_compat
-import numpy as np
 
 from .. import random as _random
-from .._backend import (
+from .._backends import (
     DEFAULT_FLOAT,
-    _parse_device,
     backend_of,
     check_backend,
     copied,
@@ -33,10 +33,12 @@ from .._backend import (
     get_default_backend,
     namespace,
     native_backend_of,
+    of,
+    parse_device,
     resolve_device,
     resolve_dtype,
 )
-from .._typing import Array, DeviceLike, DTypeLike, Size1d, Size2d, Size3d
+from .._typing import Array, Shown
 from ..ops._checks import floating_dtype_names
 from ..ops._params import validate_conv_params, validate_conv_transpose_params
 from . import init
@@ -49,9 +51,35 @@ from .module import Module
 PADDING_MODES = ("zeros",)
 _TORCH_ONLY_PADDING_MODES = ("reflect", "replicate", "circular")
 
-Padding1d = Size1d | str
-Padding2d = Size2d | str
-Padding3d = Size3d | str
+
+_REQUIRED = inspect.Parameter.empty
+
+
+def _signature(cls: type) -> inspect.Signature:
+    """The constructor signature of a rank class, annotated as the documentation writes it."""
+    n: int = cls._ndim  # type: ignore[attr-defined]
+    shown: dict[str, Any] = {"int": int, "bool": bool, "str": str}
+    shown |= {kind: Shown(f"_{kind}{n}d") for kind in ("Size", "Padding")}
+    shown |= {kind: Shown(kind) for kind in ("DeviceLike", "DTypeLike")}
+    entries = list(cls._PARAMETERS)  # type: ignore[attr-defined]
+    if cls._takes_in_channels:  # type: ignore[attr-defined]
+        entries.insert(0, ("in_channels", "int", _REQUIRED))
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    return inspect.Signature(
+        [inspect.Parameter(name, kind, default=d, annotation=shown[a]) for name, a, d in entries]
+    )
+
+
+def _bind(module: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The constructor's arguments by name, defaults filled in (Python's ``TypeError`` else)."""
+    signature: inspect.Signature = type(module).__signature__  # type: ignore[attr-defined]
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as error:
+        msg = f"{type(module).__name__}.__init__() {error}"
+        raise TypeError(msg) from None
+    bound.apply_defaults()
+    return dict(bound.arguments)
 
 
 def _positive_int(value: object, name: str) -> int:
@@ -100,18 +128,34 @@ class _ConvNd(Module):
     weight: Array
     bias: Array | None
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        *,
-        device: DeviceLike = None,
-        dtype: DTypeLike = None,
-        **options: Any,
-    ) -> None:
+    #: The constructor's parameters after ``in_channels``, in torch's order:
+    #: ``(name, annotation kind, default)`` (see :func:`_signature`).
+    _PARAMETERS: ClassVar[tuple[tuple[str, str, Any], ...]] = (
+        ("out_channels", "int", _REQUIRED),
+        ("kernel_size", "Size", _REQUIRED),
+        ("stride", "Size", 1),
+        ("padding", "Padding", 0),
+        ("dilation", "Size", 1),
+        ("groups", "int", 1),
+        ("bias", "bool", True),
+        ("padding_mode", "str", "zeros"),
+        ("device", "DeviceLike", None),
+        ("dtype", "DTypeLike", None),
+    )
+    #: Whether the constructor takes ``in_channels`` first (lazy modules do not).
+    _takes_in_channels: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if hasattr(cls, "_ndim"):
+            cls.__signature__ = _signature(cls)  # type: ignore[attr-defined]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Initialise the module; see the class docstring for parameter semantics."""
+        values = _bind(self, args, kwargs)
         super().__init__()
-        self._configure(out_channels, kernel_size, **options)
+        in_channels, device, dtype = (values.pop(k) for k in ("in_channels", "device", "dtype"))
+        self._configure(**values)
         in_channels = _positive_int(in_channels, "in_channels")
         self._check_in_channels(in_channels)
         self.in_channels = in_channels
@@ -290,6 +334,18 @@ class _ConvTransposeNd(_ConvNd):
 
     transposed: ClassVar[bool] = True
     _weight_axes: ClassVar[tuple[str, str]] = ("in_channels", "out_channels // groups")
+    _PARAMETERS = (
+        ("out_channels", "int", _REQUIRED),
+        ("kernel_size", "Size", _REQUIRED),
+        ("stride", "Size", 1),
+        ("padding", "Size", 0),
+        ("output_padding", "Size", 0),
+        ("groups", "int", 1),
+        ("bias", "bool", True),
+        ("dilation", "Size", 1),
+        ("device", "DeviceLike", None),
+        ("dtype", "DTypeLike", None),
+    )
 
     padding: tuple[int, ...]
     output_padding: tuple[int, ...]
@@ -378,22 +434,19 @@ class _LazyConvMixin(LazyModuleMixin):
     _ndim: ClassVar[int]
     _parameters: dict[str, Array | None]
 
-    def __init__(
-        self,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        *,
-        device: DeviceLike = None,
-        dtype: DTypeLike = None,
-        **options: Any,
-    ) -> None:
+    _takes_in_channels: ClassVar[bool] = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Initialise the module; see the class docstring for parameter semantics."""
+        values = _bind(self, args, kwargs)
         Module.__init__(self)  # type: ignore[arg-type]
-        self._configure(out_channels, kernel_size, **options)  # type: ignore[attr-defined]
+        device, dtype = values.pop("device"), values.pop("dtype")
+        self._configure(**values)  # type: ignore[attr-defined]
         backend = native_backend_of(device) or native_backend_of(dtype)
         if device is not None and backend is not None:
             resolve_device(backend, device)
         elif device is not None:
-            _parse_device(device)
+            parse_device(device)
         if dtype is not None:
             name = dtype_name(dtype)
             if not name.startswith(("float", "bfloat")):
@@ -442,7 +495,7 @@ class _LazyConvMixin(LazyModuleMixin):
         if device is not None:
             native_device = resolve_device(target, device)
         elif target == source:
-            native_device = _replicated(array_api_compat.device(array))
+            native_device = _replicated(array)
         else:
             native_device = None
         if not loading and (
@@ -588,20 +641,19 @@ class _LazyConvMixin(LazyModuleMixin):
 # --- the public classes --------------------------------------------------------------
 
 
-def _replicated(device: Any) -> Any:
-    """Where parameters made from an array on ``device`` go: replicated if it is sharded.
+def _replicated(array: Array) -> Any:
+    """Where parameters made from ``array`` go: its device, replicated if it is sharded.
 
     A batch split over devices (a JAX ``Sharding`` with several devices) must not split
     the weights the same way: they get one full copy on each of its devices, the layout
-    data-parallel training expects.  Any other device is kept.
+    data-parallel training expects (the device list's placement, see
+    :meth:`lucid._backends.ArrayBackend.native_device`).
     """
+    owner = of(array)
+    if owner is None:  # not reached: the caller checked the array's library
+        return None
+    device = owner.device_of(array)
     devices = getattr(device, "device_set", None)
     if devices is None or len(devices) <= 1:
         return device
-    import jax
-
-    mesh = getattr(device, "mesh", None)
-    if mesh is None:
-        ordered = sorted(devices, key=lambda d: d.id)
-        mesh = jax.sharding.Mesh(np.array(ordered, dtype=object), ("devices",))
-    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+    return owner.native_device(sorted(devices, key=lambda d: d.id))

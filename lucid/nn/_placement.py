@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-import array_api_compat
-
-from .._backend import backend_of, device_label, dtype_name
+from .._backends import backend_of, device_label, dtype_name, of
 from .._typing import Array
 
 __all__ = ["check_input_placement", "describe_placement", "dtype_label", "is_tracer"]
 
 
 def is_tracer(x: Any) -> bool:
-    """Whether ``x`` is a JAX tracer (its device is not known while tracing)."""
-    jax = sys.modules.get("jax")
-    return jax is not None and isinstance(x, jax.core.Tracer)
+    """Whether ``x`` is a placeholder of a trace (a JAX tracer), whose device is unknown."""
+    owner = of(x)
+    return owner is not None and owner.is_tracer(x)
 
 
 def dtype_label(dtype: Any) -> str:
@@ -31,9 +28,10 @@ def describe_placement(x: Array) -> str:
     """E.g. ``'torch (float32, cpu)'``: where an array lives."""
     name = backend_of(x) or f"{type(x).__module__}.{type(x).__name__}"
     dtype = dtype_label(x.dtype)
-    if is_tracer(x):
+    owner = of(x)
+    if owner is None or owner.is_tracer(x):
         return f"{name} ({dtype})"
-    return f"{name} ({dtype}, {device_label(array_api_compat.device(x))})"
+    return f"{name} ({dtype}, {device_label(owner.device_of(x))})"
 
 
 def check_input_placement(module: Any, x: Any, param: Array) -> None:
@@ -49,7 +47,7 @@ def check_input_placement(module: Any, x: Any, param: Array) -> None:
         )
         raise TypeError(msg)
     target = backend_of(param)
-    fixes = []
+    fixes: list[str] = []
     if source != target:
         fixes.append(repr(source))
         same_dtype = dtype_label(x.dtype) == dtype_label(param.dtype)
@@ -57,10 +55,11 @@ def check_input_placement(module: Any, x: Any, param: Array) -> None:
         same_dtype = x.dtype == param.dtype
     if not same_dtype:
         fixes.append(f"dtype={dtype_label(x.dtype)!r}")
-    if source == target and not (is_tracer(x) or is_tracer(param)):
-        x_device = array_api_compat.device(x)
-        if not _same_devices(x_device, array_api_compat.device(param)):
-            fixes.append(f"device={device_label(x_device)!r}")
+    owner = of(x)
+    comparable = source == target and not (is_tracer(x) or is_tracer(param))
+    if owner is not None and comparable and not owner.same_place(x, param):
+        label = device_label(owner.device_of(x))
+        fixes.append(f"device={owner.device_hint(x, label)}")
     if fixes:
         msg = (
             f"{type(module).__name__}'s parameters live in {describe_placement(param)} but the "
@@ -68,14 +67,3 @@ def check_input_placement(module: Any, x: Any, param: Array) -> None:
             f".to({', '.join(fixes)}) or convert the input (lucid.asarray(x, ...))"
         )
         raise TypeError(msg)
-
-
-def _same_devices(a: Any, b: Any) -> bool:
-    """Equal devices, or JAX shardings over one set of devices (data parallelism).
-
-    A batch split over the devices its replicated parameters live on computes there.
-    """
-    if a == b:
-        return True
-    devices = getattr(a, "device_set", None)
-    return devices is not None and devices == getattr(b, "device_set", None)

@@ -33,7 +33,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .._backend import on_jax
+from .._backends import on_jax
 
 if TYPE_CHECKING:
     from .module import Module

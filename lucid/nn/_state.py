@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from .._backend import backend_of, copied
+from .._backends import backend_of, copied
 from .._typing import Array
 
 __all__ = [

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from .. import random as _random
-from .._backend import backend_of, from_numpy
+from .._backends import of
 from .._typing import Array
 
 __all__ = [
@@ -101,22 +100,11 @@ def kaiming_uniform_bound(
 
 def _fill(array: Array, values: np.ndarray) -> Array:
     """``values`` in ``array``'s place: in place for NumPy and PyTorch, a new array otherwise."""
-    name = backend_of(array)
-    if name == "numpy":
-        array[...] = values
-        return array
-    if name == "torch":
-        import torch
-
-        with torch.no_grad():
-            array.copy_(torch.from_numpy(values))
-        return array
-    if name is None:
+    backend = of(array)
+    if backend is None:
         msg = f"expected an array, got {type(array).__name__}"
         raise TypeError(msg)
-    import array_api_compat
-
-    return from_numpy(values, name, array_api_compat.device(array), array.dtype)
+    return backend.fill(array, values)
 
 
 def uniform_(array: Array, a: float = 0.0, b: float = 1.0) -> Array:
@@ -148,7 +136,3 @@ def kaiming_uniform_(
     """
     bound = kaiming_uniform_bound(tuple(array.shape), a, mode, nonlinearity)
     return uniform_(array, -bound, bound)
-
-
-def _uniform_values(bound: float, shape: Sequence[int]) -> Any:
-    return _random.uniform(-bound, bound, tuple(shape))

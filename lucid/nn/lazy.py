@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from .._backend import _parse_device, dtype_name
+from .._backends import dtype_name, parse_device
 from .._typing import Array, DeviceLike, DTypeLike
 from .module import Module, _as_parameter
 
@@ -116,7 +116,7 @@ class LazyModuleMixin:
             super()._to_plan(backend, device, dtype, steps)  # type: ignore[misc]
             return
         if device is not None:
-            _parse_device(device)
+            parse_device(device)
         if dtype is not None:
             dtype_name(dtype)
         old = self._lazy_target()

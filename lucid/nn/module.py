@@ -35,14 +35,7 @@ from typing import Any, ClassVar
 
 import array_api_compat
 
-from .._backend import (
-    BACKENDS,
-    _parse_device,
-    backend_of,
-    check_backend,
-    convert,
-    dtype_name,
-)
+from .._backends import BACKENDS, backend_of, check_backend, convert, dtype_name, of, parse_device
 from .._typing import Array, DeviceLike, DTypeLike
 from . import _pytree
 from ._placement import check_input_placement, describe_placement
@@ -63,13 +56,8 @@ def _is_floating(array: Array) -> bool:
 
 def _as_parameter(value: Array | None) -> Array | None:
     """A parameter made from ``value``: on torch a leaf ``nn.Parameter`` requiring grad."""
-    if value is None or backend_of(value) != "torch":
-        return value
-    import torch
-
-    if isinstance(value, torch.nn.Parameter):
-        return value
-    return torch.nn.Parameter(value.detach(), requires_grad=bool(value.is_floating_point()))
+    backend = None if value is None else of(value)
+    return value if backend is None else backend.as_parameter(value)
 
 
 def _add_indent(text: str, spaces: int) -> str:
@@ -374,8 +362,8 @@ class Module:
         out: OrderedDict[str, Array] = OrderedDict()
         for owner, module in self.named_modules(remove_duplicate=False):
             for _, name, value in module._state_entries():
-                if not keep_vars and backend_of(value) == "torch":
-                    value = value.detach()
+                if not keep_vars:
+                    value = of(value).detach(value)  # type: ignore[union-attr]
                 out[f"{prefix}{owner}.{name}" if owner else prefix + name] = value
         return out
 
@@ -443,7 +431,7 @@ class Module:
         if backend is not None and backend not in BACKENDS:
             hint = ""
             try:
-                _parse_device(backend)
+                parse_device(backend)
                 hint = f"; to move to a device, use .to(device={backend!r})"
             except ValueError:
                 try:
@@ -455,8 +443,6 @@ class Module:
             raise ValueError(msg)
         if backend is not None:
             check_backend(backend)
-            if backend == "jax":
-                _pytree.ensure_registered()
         if dtype is not None:
             name = dtype_name(dtype)
             if not name.startswith(("float", "bfloat", "complex")):
@@ -536,11 +522,8 @@ class _Assign:
     def __call__(self) -> None:
         members = self.module.__dict__[self.group]
         old = members.get(self.name)
-        if self.in_place and old is not None and backend_of(old) == "torch":
-            import torch
-
-            with torch.no_grad():
-                old.copy_(self.value)
+        owner = None if old is None else of(old)
+        if self.in_place and owner is not None and owner.copy_into(old, self.value):
             return
         is_param = self.group == "_parameters"
         members[self.name] = _as_parameter(self.value) if is_param else self.value

@@ -1,0 +1,92 @@
+"""PyTorch: devices, in-place loads and fills, and parameters that ``torch.optim`` trains."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from .._typing import Array
+from ._base import ArrayBackend
+
+__all__ = ["TorchBackend"]
+
+
+class TorchBackend(ArrayBackend):
+    name = "torch"
+    module = "torch"
+    distribution = "torch"
+    differentiable = True
+    dtype_prefix = "torch."
+
+    def is_array(self, x: Any) -> bool:
+        return bool(array_api_compat.is_torch_array(x))
+
+    def is_namespace(self, xp: Any) -> bool:
+        return bool(array_api_compat.is_torch_namespace(xp))
+
+    def namespace(self) -> Any:
+        import array_api_compat.torch as xp_torch
+
+        return xp_torch
+
+    def owns_device(self, device: object) -> bool:
+        torch = sys.modules.get("torch")
+        return torch is not None and isinstance(device, torch.device)
+
+    def owns_dtype(self, dtype: object) -> bool:
+        torch = sys.modules.get("torch")
+        return torch is not None and isinstance(dtype, torch.dtype)
+
+    def parse_device(self, device: Any) -> tuple[str, int | None]:
+        return ("gpu" if device.type == "cuda" else device.type), device.index
+
+    def device(self, kind: str, index: int | None, given: object) -> Any:
+        import torch
+
+        if kind == "cpu":
+            return torch.device("cpu")
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if index is None and count:
+            return torch.device("cuda")
+        if index is not None and index < count:
+            return torch.device("cuda", index)
+        msg = f"device={given!r} is not available: torch sees {count} CUDA device(s); use 'cpu'"
+        raise ValueError(msg)
+
+    def to_numpy(self, x: Array) -> np.ndarray:
+        return x.detach().cpu().resolve_conj().numpy()
+
+    def from_numpy(self, array: np.ndarray, device: Any = None, dtype: Any = None) -> Array:
+        import torch
+
+        return torch.tensor(array, dtype=dtype, device=device)
+
+    def copy(self, x: Array) -> Array:
+        return x.detach().clone()
+
+    def fill(self, array: Array, values: np.ndarray) -> Array:
+        import torch
+
+        with torch.no_grad():
+            array.copy_(torch.from_numpy(values))
+        return array
+
+    def as_parameter(self, x: Array) -> Array:
+        import torch
+
+        if isinstance(x, torch.nn.Parameter):
+            return x
+        return torch.nn.Parameter(x.detach(), requires_grad=bool(x.is_floating_point()))
+
+    def detach(self, x: Array) -> Array:
+        return x.detach()
+
+    def copy_into(self, target: Array, values: Array) -> bool:
+        import torch
+
+        with torch.no_grad():
+            target.copy_(values)
+        return True
