@@ -19,6 +19,8 @@ configuration, not lucid, turns on JAX's 64-bit mode (torch-exact float64 checks
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
 # float64 on JAX for every test (torch-exact checks at 1e-12), set before anything imports
@@ -62,10 +64,30 @@ def _selected(config: pytest.Config) -> tuple[str, ...]:
     return tuple(dict.fromkeys(chosen))
 
 
+#: Simulated CPU devices for the data-parallel (sharding) tests of the jax session.
+JAX_DEVICES = 4
+_DEVICE_FLAG = f"--xla_force_host_platform_device_count={JAX_DEVICES}"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for line in _MARKERS.values():
         config.addinivalue_line("markers", line)
     config.lucid_backends = _selected(config)  # type: ignore[attr-defined]
+    # XLA reads the flag once, when JAX starts; a JAX already started keeps its devices
+    # and the sharding tests skip.  Only the jax session asks for it.
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "jax" in config.lucid_backends and "jax" not in sys.modules and _DEVICE_FLAG not in flags:  # type: ignore[attr-defined]
+        os.environ["XLA_FLAGS"] = f"{flags} {_DEVICE_FLAG}".strip()
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Doctests that need flax run in the jax session (which installs it) only."""
+    if collection_path.name in _JAX_ONLY_DOCTESTS:
+        return "jax" not in config.lucid_backends  # type: ignore[attr-defined]
+    return None
+
+
+_JAX_ONLY_DOCTESTS = ("_nnx.py",)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -19,7 +19,12 @@ nox.options.default_venv_backend = "venv"
 TORCH = "torch==2.13.0"
 # The extras each backend's session installs: numpy is a core dependency, and
 # array-api-strict and torch (the reference) come with `test`.
-BACKEND_EXTRAS = {"numpy": "test", "array_api_strict": "test", "torch": "test", "jax": "test,jax"}
+BACKEND_EXTRAS = {
+    "numpy": "test",
+    "array_api_strict": "test",
+    "torch": "test",
+    "jax": "test,jax,interop",
+}
 
 
 def install_lucid(session: nox.Session, extras: str) -> None:
@@ -33,8 +38,16 @@ def install_lucid(session: nox.Session, extras: str) -> None:
 def tests(session: nox.Session, backend: str) -> None:
     """tests/, conformance/ and doctests on one backend: ``nox -s "tests(backend='jax')"``."""
     install_lucid(session, BACKEND_EXTRAS[backend])
+    # The sharding tests' simulated CPU devices (conftest.py sets the same when it can).
+    env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"} if backend == "jax" else {}
     session.run(
-        "pytest", f"--backend={backend}", "-n=2", "-p", "no:cacheprovider", *session.posargs
+        "pytest",
+        f"--backend={backend}",
+        "-n=2",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env=env,
     )
 
 

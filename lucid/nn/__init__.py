@@ -7,6 +7,7 @@ LazyConvTranspose2d(None, 64, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))
 """
 
 from . import init
+from ._nnx import to_nnx
 from .activation import ELU, GELU, Hardtanh, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softplus, Tanh
 from .batchnorm import (
     BatchNorm1d,
@@ -84,4 +85,5 @@ __all__ = [
     "Unflatten",
     "Upsample",
     "init",
+    "to_nnx",
 ]

@@ -33,11 +33,13 @@ from .._backends import (
     get_default_backend,
     namespace,
     native_backend_of,
+    of,
     parse_device,
     resolve_device,
     resolve_dtype,
 )
 from .._typing import Array, Shown
+from ..ops._checks import floating_dtype_names
 from ..ops._params import validate_conv_params, validate_conv_transpose_params
 from . import init
 from ._placement import check_input_placement, describe_placement
@@ -293,12 +295,12 @@ class _ConvNd(Module):
 
         ``weight`` stands in for ``self.weight`` while a lazy module is materialising.
         """
-        if backend_of(x) is not None and not array_api_compat.array_namespace(x).isdtype(
-            x.dtype, "real floating"
-        ):
+        xp = array_api_compat.array_namespace(x) if backend_of(x) is not None else None
+        if xp is not None and not xp.isdtype(x.dtype, "real floating"):
             msg = (
-                f"{type(self).__name__} expects a real floating input (float32 or float64), "
-                f"got dtype {x.dtype}; convert the input (lucid.asarray(x, dtype=...))"
+                f"{type(self).__name__} expects a real floating input "
+                f"({floating_dtype_names(xp)}), got dtype {x.dtype}; convert the input "
+                "(lucid.asarray(x, dtype=...))"
             )
             raise TypeError(msg)
         check_input_placement(self, x, self.weight if weight is None else weight)
@@ -494,7 +496,7 @@ class _LazyConvMixin(LazyModuleMixin):
         if device is not None:
             native_device = resolve_device(target, device)
         elif target == source:
-            native_device = array_api_compat.device(array)
+            native_device = _replicated(array)
         else:
             native_device = None
         if not loading and (
@@ -639,3 +641,21 @@ class _LazyConvMixin(LazyModuleMixin):
 
 
 # --- the public classes --------------------------------------------------------------
+
+
+def _replicated(array: Array) -> Any:
+    """Where parameters made from ``array`` go: its device, replicated if it is sharded.
+
+    A batch split over devices (a JAX ``Sharding`` with several devices) must not split
+    the weights the same way: they get one full copy on each of its devices, the layout
+    data-parallel training expects (the device list's placement, see
+    :meth:`lucid._backends.ArrayBackend.native_device`).
+    """
+    owner = of(array)
+    if owner is None:  # not reached: the caller checked the array's library
+        return None
+    device = owner.device_of(array)
+    devices = getattr(device, "device_set", None)
+    if devices is None or len(devices) <= 1:
+        return device
+    return owner.native_device(sorted(devices, key=lambda d: d.id))

@@ -5,39 +5,41 @@ uses ``backward(x, weight, gy, needs) -> (dx, dweight, dbias)`` instead of traci
 through the forward.  Both callables are written in standard Array API calls; only the
 *registration* is framework-specific:
 
-* PyTorch: a ``torch.autograd.Function`` (its backward is built from differentiable
-  torch ops, so double backward and ``torch.func`` transforms still work);
-* JAX: ``jax.custom_vjp``;
+* PyTorch: a ``torch.autograd.Function`` (:mod:`._torch_grad`; its backward is built
+  from differentiable torch ops, so double backward, forward-mode AD, ``torch.func``
+  transforms and ``torch.compile`` work);
+* JAX: ``jax.custom_jvp`` whose tangent is the transpose of the backward, so forward
+  mode (``jax.jvp``, ``jax.jacfwd``) works and reverse mode runs the backward itself;
 * anything else (NumPy, array-api-strict, ...): ``forward`` is just called.
 
-Frameworks are imported only when the arrays already come from them.  A forward-mode
-derivative (``jax.jvp``) of a ``custom_vjp`` function is not defined, so callers that
-need one turn this off with :func:`use_custom_grad` and autodiff the forward.
+Frameworks are imported only when the arrays already come from them.
+:func:`use_custom_grad` turns the custom rules off, to autodiff the forward instead.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import array_api_compat
+
+from .._tracing import ScopedSetting
 
 __all__ = ["custom_grad_enabled", "use_custom_grad", "with_custom_grad"]
 
 Forward = Callable[[Any, Any, Any], Any]
 Backward = Callable[[Any, Any, Any, tuple[bool, bool, bool]], tuple[Any, Any, Any]]
 
-_ENABLED: contextvars.ContextVar[bool] = contextvars.ContextVar("custom_grad", default=True)
+_ENABLED = ScopedSetting(True)
 
 
 @contextlib.contextmanager
 def use_custom_grad(enabled: bool) -> Iterator[None]:
     """Turn the custom gradients off (``False``) to autodiff through the forward.
 
-    Needed for forward-mode derivatives on JAX (``jax.jvp``, ``jax.jacfwd``), which a
-    ``jax.custom_vjp`` function does not support.
+    Every transform works with them on; turning them off is for comparing the two
+    (the tests do) or for a framework transform that meets a custom rule it lacks.
 
     Examples
     --------
@@ -48,11 +50,8 @@ def use_custom_grad(enabled: bool) -> Iterator[None]:
     >>> y.shape
     (1, 1, 3, 3)
     """
-    token = _ENABLED.set(enabled)
-    try:
+    with _ENABLED.override(enabled):
         yield
-    finally:
-        _ENABLED.reset(token)
 
 
 def custom_grad_enabled() -> bool:
@@ -80,58 +79,44 @@ def _torch_apply(forward: Forward, backward: Backward, x: Any, weight: Any, bias
     )
     if not wants_grad:  # inference: skip the Function's bookkeeping
         return forward(x, weight, bias)
-    return _torch_function().apply(x, weight, bias, forward, backward)
+    from ._torch_grad import CustomGradFunction
 
-
-_TORCH_FUNCTION: Any = None
-
-
-def _torch_function() -> Any:
-    """The ``torch.autograd.Function``, defined on first use so torch is imported lazily."""
-    global _TORCH_FUNCTION
-    if _TORCH_FUNCTION is None:
-        import torch
-
-        class ConvTransposeFunction(torch.autograd.Function):
-            generate_vmap_rule = True
-
-            @staticmethod
-            def forward(x: Any, weight: Any, bias: Any, fwd: Forward, bwd: Backward) -> Any:
-                return fwd(x, weight, bias)
-
-            @staticmethod
-            def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-                x, weight, _, _, bwd = inputs
-                ctx.save_for_backward(x, weight)
-                ctx.bwd = bwd
-
-            @staticmethod
-            def backward(ctx: Any, gy: Any) -> tuple[Any, ...]:
-                x, weight = ctx.saved_tensors
-                needs = tuple(bool(n) for n in ctx.needs_input_grad[:3])
-                dx, dw, db = ctx.bwd(x, weight, gy, needs)
-                return dx, dw, db, None, None
-
-        _TORCH_FUNCTION = ConvTransposeFunction
-    return _TORCH_FUNCTION
+    return CustomGradFunction.apply(x, weight, bias, forward, backward)
 
 
 def _jax_apply(forward: Forward, backward: Backward, x: Any, weight: Any, bias: Any) -> Any:
+    """``forward`` under ``jax.custom_jvp``, with the backward's transpose as its tangent.
+
+    The op is linear in ``bias`` and in each of ``x`` and ``weight``, so its tangent is
+    ``vjpᵀ(dx, dweight, dbias)``: the transpose of the custom backward, which
+    ``jax.linear_transpose`` derives from the backward's own slices and GEMMs.  Forward
+    mode (``jax.jvp``, ``jax.jacfwd``, ``jax.linearize``) evaluates that tangent; reverse
+    mode transposes it once more, which gives back exactly the backward's operations
+    (same GEMMs, same windows), so ``jax.grad`` costs what a ``custom_vjp`` did.
+    Symbolic zeros keep unused gradients (say, ``dweight`` under ``grad`` in ``x``
+    only) out of the computation.
+    """
     import jax
+    from jax.custom_derivatives import SymbolicZero
 
-    has_bias = bias is not None
-
-    @jax.custom_vjp
+    @jax.custom_jvp
     def op(x: Any, weight: Any, bias: Any) -> Any:
         return forward(x, weight, bias)
 
-    def op_fwd(x: Any, weight: Any, bias: Any) -> tuple[Any, tuple[Any, Any]]:
-        return forward(x, weight, bias), (x, weight)
+    def op_jvp(primals: tuple[Any, Any, Any], tangents: tuple[Any, Any, Any]) -> Any:
+        x, weight, bias = primals
+        y = forward(x, weight, bias)
+        needs = tuple(t is not None and not isinstance(t, SymbolicZero) for t in tangents)
+        if not any(needs):
+            return y, jax.numpy.zeros_like(y)
 
-    def op_bwd(res: tuple[Any, Any], gy: Any) -> tuple[Any, Any, Any]:
-        x, weight = res
-        # jit removes whichever gradient the caller does not use.
-        return backward(x, weight, gy, (True, True, has_bias))
+        def vjp(gy: Any) -> tuple[Any, ...]:
+            grads = backward(x, weight, gy, needs)  # type: ignore[arg-type]
+            return tuple(g for g, n in zip(grads, needs) if n)
 
-    op.defvjp(op_fwd, op_bwd)
+        tangent = tuple(t for t, n in zip(tangents, needs) if n)
+        (dy,) = jax.linear_transpose(vjp, jax.ShapeDtypeStruct(y.shape, y.dtype))(tangent)
+        return y, dy
+
+    op.defjvp(op_jvp, symbolic_zeros=True)
     return op(x, weight, bias)

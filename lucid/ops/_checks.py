@@ -10,6 +10,7 @@ __all__ = [
     "common_namespace",
     "conv_arrays",
     "describe",
+    "floating_dtype_names",
     "is_batched",
     "require_float_dtype",
 ]
@@ -50,13 +51,37 @@ def common_namespace(**arrays: Any) -> Any:
     return xp
 
 
+_FLOATING = ("float16", "bfloat16", "float32", "float64")
+
+
+def floating_dtype_names(xp: Any) -> str:
+    """The real floating dtypes namespace ``xp`` has, in words: ``'float16, ... or float64'``.
+
+    >>> import array_api_strict
+    >>> floating_dtype_names(array_api_strict)
+    'float32 or float64'
+    """
+    names = []
+    for name in _FLOATING:
+        dtype = getattr(xp, name, None)
+        try:
+            if dtype is not None and xp.isdtype(dtype, "real floating"):
+                names.append(name)
+        except (TypeError, ValueError):  # not a dtype of this namespace
+            continue
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
 def require_float_dtype(xp: Any, **arrays: Any) -> Any:
     """The common real floating dtype of ``arrays``; ``TypeError`` otherwise."""
     present = {name: a for name, a in arrays.items() if a is not None}
     first_name, first = next(iter(present.items()))
     for name, array in present.items():
         if not xp.isdtype(array.dtype, "real floating"):
-            msg = f"{name} must have a real floating dtype (float32 or float64), got {array.dtype}"
+            msg = (
+                f"{name} must have a real floating dtype ({floating_dtype_names(xp)}), "
+                f"got {array.dtype}"
+            )
             raise TypeError(msg)
         if array.dtype != first.dtype:
             msg = (

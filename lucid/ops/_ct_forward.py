@@ -40,7 +40,6 @@ The choice depends only on shapes and the backend, so it is the same under
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import itertools
 import math
@@ -51,6 +50,7 @@ import array_api_compat
 import array_api_extra as xpx
 import numpy as np
 
+from .._tracing import ScopedSetting, compiling
 from ._ct_geometry import (
     channels_first,
     crop,
@@ -74,7 +74,7 @@ __all__ = [
 FORMULATIONS = ("reshape", "phase", "phase_channels_last", "shift", "scatter", "dense")
 
 # Set by `use_formulation` (tests, benchmarks) to bypass the automatic choice.
-_FORCED: contextvars.ContextVar[str | None] = contextvars.ContextVar("formulation", default=None)
+_FORCED: ScopedSetting[str | None] = ScopedSetting(None)
 
 
 def forced_formulation() -> str | None:
@@ -91,11 +91,8 @@ def use_formulation(name: str) -> Iterator[None]:
     if name not in FORMULATIONS:
         msg = f"unknown formulation {name!r}; expected one of {FORMULATIONS}"
         raise ValueError(msg)
-    token = _FORCED.set(name)
-    try:
+    with _FORCED.override(name):
         yield
-    finally:
-        _FORCED.reset(token)
 
 
 # Above this many output elements the memory-lean `scatter` is used (64 MiB of float32):
@@ -223,18 +220,18 @@ def _reshape(
     return crop(y, p.padding, out_spatial)
 
 
-@functools.lru_cache(maxsize=256)
 def _dense_sources(
-    spatial: tuple[int, ...], p: ConvTransposeParams, out_spatial: tuple[int, ...]
-) -> np.ndarray:
+    xp: Any, spatial: tuple[int, ...], p: ConvTransposeParams, out_spatial: tuple[int, ...]
+) -> Any:
     """The ``(taps * P_out,)`` gather index: which input pixel tap ``t`` brings to output ``o``.
 
     ``P_in`` (one past the last pixel) where no input pixel reaches ``o`` through ``t``:
-    the caller appends a zero there.  Read-only and cached.
+    the caller appends a zero there.  Computed with ``xp`` (on its default device).
 
+    >>> import numpy as np
     >>> from lucid.ops._params import validate_conv_transpose_params
     >>> p = validate_conv_transpose_params(1, (2,), stride=2)
-    >>> _dense_sources((2,), p, (4,)).reshape(2, 4).tolist()  # tap, output position
+    >>> _dense_sources(np, (2,), p, (4,)).reshape(2, 4).tolist()  # tap, output position
     [[0, 2, 1, 2], [2, 0, 2, 1]]
     """
     per_dim = []
@@ -242,19 +239,28 @@ def _dense_sources(
         spatial, p.kernel_size, p.stride, p.dilation, p.padding, out_spatial
     ):
         # Input row h meets output row o = h*s - pad + t*d under tap t.
-        offset = np.arange(out)[None, :] + pad - np.arange(k)[:, None] * d
+        offset = xp.arange(out)[None, :] + pad - xp.arange(k)[:, None] * d
         row = offset // s
-        per_dim.append(np.where((offset % s == 0) & (row >= 0) & (row < size), row, -1))
+        reaches = (offset % s == 0) & (row >= 0) & (row < size)
+        per_dim.append(xp.where(reaches, row, -1))
     nd = len(spatial)
     # Each table broadcast to (*K, *O), kernel axes first: its dimension's k and o only.
     rows = []
     for i, (table, k, o) in enumerate(zip(per_dim, p.kernel_size, out_spatial)):
         shape = [1] * (2 * nd)
         shape[i], shape[nd + i] = k, o
-        rows.append(table.reshape(shape))
-    reached = functools.reduce(np.logical_and, [r >= 0 for r in rows])
+        rows.append(xp.reshape(table, tuple(shape)))
+    reached = functools.reduce(xp.logical_and, [r >= 0 for r in rows])
     flat = sum(r * math.prod(spatial[i + 1 :]) for i, r in enumerate(rows))
-    sources = np.where(reached, flat, math.prod(spatial)).reshape(-1)
+    return xp.reshape(xp.where(reached, flat, math.prod(spatial)), (-1,))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_dense_sources(
+    spatial: tuple[int, ...], p: ConvTransposeParams, out_spatial: tuple[int, ...]
+) -> np.ndarray:
+    """:func:`_dense_sources` as a read-only NumPy table, built once per geometry."""
+    sources = _dense_sources(np, spatial, p, out_spatial)
     sources.flags.writeable = False
     return sources
 
@@ -271,7 +277,9 @@ def _on_device(xp: Any, device: Any, table: np.ndarray) -> Any:
     its trace, and the compiled function holds the constant anyway.
     """
     if array_api_compat.is_jax_namespace(xp):
-        return xp.asarray(table, device=device)
+        # Uncommitted: JAX places it with the input, also when that is sharded (a
+        # device argument would shard the table like the batch).
+        return xp.asarray(table)
     key = (id(table), xp, device)
     try:
         return _ON_DEVICE[key][1]
@@ -295,7 +303,10 @@ def _dense(
     # input values only ever meet weights: an inf stays local, as in torch's op.
     zero = xp.zeros((n * c_in, 1), dtype=x.dtype, device=device)
     rows = xp.concat((xp.reshape(x, (n * c_in, p_in)), zero), axis=1)
-    index = _on_device(xp, device, _dense_sources(spatial, p, out_spatial))
+    if compiling(xp):  # the host-side caches cannot be traced: the index joins the graph
+        index = xp.asarray(_dense_sources(xp, spatial, p, out_spatial), device=device)
+    else:
+        index = _on_device(xp, device, _cached_dense_sources(spatial, p, out_spatial))
     columns = xp.reshape(xp.take(rows, index, axis=1), (n, g, c_in_g * taps, p_out))
     w = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g, taps)), (0, 2, 1, 3))
     y = xp.reshape(w, (g, c_out_g, c_in_g * taps)) @ columns
@@ -378,7 +389,9 @@ def _phase(
         for offsets, product in products:
             if product is not None:
                 at = (every, every, *(slice(r, None, s) for r, s in zip(offsets, p.stride)))
-                y = xpx.at(y)[at].set(xp.reshape(product, (n, c_out, *plane)))
+                # Plain item assignment on the fresh `y` (not `xpx.at`, which Dynamo
+                # cannot trace: it reads `.dtype` off the index tuple).
+                y[at] = xp.reshape(product, (n, c_out, *plane))
         return crop(y, (0,) * nd, out_spatial)
 
     shape = (g, columns, c_out_g) if channels_last else (n, g, c_out_g, math.prod(plane))
@@ -471,7 +484,7 @@ def _scatter(
             index: tuple[Any, ...] = (slice(None),) * 3
             for (first, phase_index), size in zip(placement, spatial):
                 index += (slice(first, first + size), phase_index)
-            acc = xpx.at(acc)[index].add(tap)
+            acc[index] = acc[index] + tap  # as `xpx.at(...).add`, which Dynamo cannot trace
         del cols
 
     if planes is not None:  # (*s, N, G, C_out/G, *M) -> (N, G, C_out/G, M_1, s_1, ...)

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import array_api_extra as xpx
 
 from .._backend import namespace_name
+from ._autocast import autocast_arrays
 from ._checks import conv_arrays
 from ._ct_geometry import tap_windows
 from ._params import ConvParams, conv_output_size, validate_conv_params
@@ -146,6 +147,7 @@ def conv_nd(
     ndim: int,
 ) -> Any:
     """Convolution over ``ndim`` spatial dimensions; see :func:`conv2d`."""
+    input, weight, bias = autocast_arrays(input, weight, bias)
     args = (stride, padding, dilation, groups, ndim)
     plan = cached_plan(
         signature((input, weight, bias), ("conv", *args)),

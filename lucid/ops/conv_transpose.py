@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from .._backend import namespace_name
+from ._autocast import autocast_arrays
 from ._autodiff import with_custom_grad
 from ._checks import conv_arrays
 from ._ct_backward import conv_transpose_grads
@@ -205,6 +206,7 @@ def conv_transpose_nd(
     ndim: int,
 ) -> Any:
     """Transposed convolution over ``ndim`` spatial dimensions; see :func:`conv_transpose2d`."""
+    input, weight, bias = autocast_arrays(input, weight, bias)
     args = (stride, padding, output_padding, groups, dilation, output_size, ndim)
     plan = cached_plan(
         signature((input, weight, bias), ("conv_transpose", *args, forced_formulation())),

@@ -1,0 +1,61 @@
+"""What lucid's hot paths need to stay traceable by compilers (``torch.compile``).
+
+:class:`ScopedSetting` is a setting that ``with`` blocks override for the code they
+run, in their own thread.  It lives in a :class:`threading.local`, which
+``torch.compile`` reads and guards on; it cannot trace ``ContextVar.get`` (a graph
+break, or an error under ``fullgraph=True``).
+
+:func:`compiling` says whether a compiler is tracing the current call, so that host-side
+caches (NumPy tables converted once) give way to computing the same values in the graph.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any, Generic, TypeVar
+
+import array_api_compat
+
+__all__ = ["ScopedSetting", "compiling"]
+
+T = TypeVar("T")
+
+
+class ScopedSetting(Generic[T]):
+    """A value with a default, overridden per thread by :meth:`override`."""
+
+    def __init__(self, default: T) -> None:
+        self.default = default
+        self._local = threading.local()
+
+    def get(self) -> T:
+        """The innermost override in this thread, else the default."""
+        value: T = getattr(self._local, "value", self.default)
+        return value
+
+    def set(self, value: T) -> None:
+        """Use ``value`` from now on in this thread (a command-line run's choice)."""
+        self._local.value = value
+
+    @contextlib.contextmanager
+    def override(self, value: T) -> Iterator[None]:
+        """Use ``value`` for the code run inside the ``with`` block (in this thread)."""
+        previous = self.get()
+        self.set(value)
+        try:
+            yield
+        finally:
+            self.set(previous)
+
+
+def compiling(xp: Any) -> bool:
+    """Whether ``torch.compile`` is tracing code that computes with namespace ``xp``.
+
+    JAX needs no such test: its traced values are never cached on the host here.
+    """
+    if not array_api_compat.is_torch_namespace(xp):
+        return False
+    return bool(sys.modules["torch"].compiler.is_compiling())
