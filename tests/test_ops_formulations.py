@@ -20,7 +20,7 @@ from lucid.ops._params import validate_conv_transpose_params
 from lucid.testing import Backend, assert_close
 
 F = torch.nn.functional
-# The formulations that apply to every shape (``reshape`` needs stride == kernel_size).
+# The formulations that apply to every shape (``reshape`` needs taps that never overlap).
 GENERAL = [f for f in FORMULATIONS if f != "reshape"]
 
 _K4_S2_P1 = validate_conv_transpose_params(2, 4, stride=2, padding=1)
@@ -38,11 +38,16 @@ CONFIGS = [
     (3, 1, 2, 1, 0, 0, 1),
     (1, 3, 3, 1, 0, 2, 0),
     (2, 1, 2, 2, 1, 1, 2),  # grouped, stride == kernel: the grouped reshape
+    # Taps that never overlap (reshape): dilated, past the last block, 1x1, grouped.
+    (4, 2, 2, 1, 1, 1, 2),
+    (5, 1, 3, 1, 4, 0, 1),  # output_padding reaches rows beyond every block
+    (1, 1, 1, 1, 0, 0, 2),
+    (7, 3, 2, 2, 0, 1, 1),
 ]
 
 
 def _applies(formulation: str, s: int, d: int, k: int, op: int, p: int) -> bool:
-    return formulation != "reshape" or (s == k and d == 1 and op <= p)
+    return formulation != "reshape" or s >= d * (k - 1) + 1
 
 
 @pytest.mark.parametrize("formulation", FORMULATIONS)
@@ -50,7 +55,7 @@ def _applies(formulation: str, s: int, d: int, k: int, op: int, p: int) -> bool:
 def test_formulation_matches_torch(backend: Backend, formulation: str, config: tuple) -> None:
     s, d, k, g, op, p, n = config
     if not _applies(formulation, s, d, k, op, p):
-        pytest.skip("reshape needs stride == kernel_size, dilation 1")
+        pytest.skip("reshape needs taps that never overlap")
     rng = np.random.default_rng(hash(config) % 2**32)
     x = rng.standard_normal((n, 2 * g, 5, 4))
     w = rng.standard_normal((2 * g, 3, k, k))
@@ -108,6 +113,26 @@ def test_formulation_propagates_inf_and_nan(backend: Backend, formulation: str) 
     want = F.conv_transpose2d(torch.tensor(x), torch.tensor(w), None, 2, 1).numpy()
     with use_formulation(formulation):
         got = conv_transpose2d(backend.asarray(x), backend.asarray(w), stride=2, padding=1)
+    np.testing.assert_allclose(backend.to_numpy(got), want, rtol=1e-6, atol=1e-9)
+
+
+def test_reshape_propagates_inf_and_nan(backend: Backend) -> None:
+    """The zeros that spread reshape's taps are added after the GEMM: they never meet an
+    inf, so non-finite inputs stay where torch puts them."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((1, 2, 5, 4))
+    x[0, 0, 1, 2], x[0, 1, 4, 0] = np.inf, np.nan
+    w = rng.standard_normal((2, 3, 2, 2))
+    want = F.conv_transpose2d(torch.tensor(x), torch.tensor(w), None, 3, 1, 2, 1, 2).numpy()
+    with use_formulation("reshape"):
+        got = conv_transpose2d(
+            backend.asarray(x),
+            backend.asarray(w),
+            stride=3,
+            padding=1,
+            output_padding=2,
+            dilation=2,
+        )
     np.testing.assert_allclose(backend.to_numpy(got), want, rtol=1e-6, atol=1e-9)
 
 

@@ -5,8 +5,9 @@ Every formulation computes the same thing on validated, batched input ``x`` of s
 they differ in how the work is laid out, which decides speed and memory:
 
 ``reshape``
-    ``stride == kernel_size`` and ``dilation == 1``: taps never overlap, so one GEMM
-    over all taps followed by a reshape *is* the col2im (the U-Net up-convolution).
+    Taps that never overlap (``stride >= dilation * (kernel_size - 1) + 1``: the U-Net
+    up-convolution, 1x1 layers, large strides): one GEMM over all taps, then a zero
+    pad that spreads the taps over their blocks and a reshape *is* the col2im.
 ``phase`` and ``phase_channels_last``
     Sub-pixel decomposition with the reduction inside the GEMM.  Output row
     ``o = j*stride + r`` (``r`` the phase) only ever receives the taps ``k`` with
@@ -62,9 +63,11 @@ from ._ct_geometry import (
 )
 from ._ct_shift import shift
 from ._params import ConvTransposeParams
+from ._traits import DEFAULT, Traits
 
 __all__ = [
     "FORMULATIONS",
+    "applies",
     "choose_formulation",
     "forced_formulation",
     "forward",
@@ -142,8 +145,8 @@ def choose_formulation(
     if forced is not None:
         if forced == "reshape" and not _is_reshape(p):
             msg = (
-                "the reshape formulation needs stride == kernel_size, dilation 1 and "
-                "output_padding <= padding"
+                "the reshape formulation needs taps that never overlap: stride >= "
+                "dilation * (kernel_size - 1) + 1 in every dimension"
             )
             raise ValueError(msg)
         return forced
@@ -165,14 +168,14 @@ def choose_formulation(
     return "phase"
 
 
+def applies(formulation: str, p: ConvTransposeParams) -> bool:
+    """Whether ``formulation`` can compute layers of hyper-parameters ``p``."""
+    return formulation != "reshape" or _is_reshape(p)
+
+
 def _is_reshape(p: ConvTransposeParams) -> bool:
-    # Non-overlapping taps, and the crop stays inside the H*stride rows they fill.
-    return all(
-        s == k and d == 1 and op <= pad
-        for s, k, d, op, pad in zip(
-            p.stride, p.kernel_size, p.dilation, p.output_padding, p.padding
-        )
-    )
+    # Non-overlapping taps: each output row gets at most one tap of each dimension.
+    return all(s >= d * (k - 1) + 1 for s, k, d in zip(p.stride, p.kernel_size, p.dilation))
 
 
 def forward(
@@ -183,19 +186,24 @@ def forward(
     p: ConvTransposeParams,
     out_spatial: tuple[int, ...],
     formulation: str,
+    traits: Traits = DEFAULT,
 ) -> Any:
-    """Run ``formulation`` on batched ``x``; returns ``(N, C_out, *out_spatial)``."""
+    """Run ``formulation`` on batched ``x``; returns ``(N, C_out, *out_spatial)``.
+
+    ``traits`` says what the arrays' library does fast (:mod:`._traits`).
+    """
     if formulation == "reshape":
         y = _reshape(xp, x, weight, p, out_spatial)
     elif formulation == "shift":
         y = shift(xp, x, weight, p, out_spatial)
     elif formulation == "dense":
-        y = _dense(xp, x, weight, p, out_spatial)
+        y = _dense(xp, x, weight, p, out_spatial, traits)
     elif formulation in ("phase", "phase_channels_last"):
-        y = _phase(xp, x, weight, p, out_spatial, formulation == "phase_channels_last")
+        channels_last = formulation == "phase_channels_last"
+        y = _phase(xp, x, weight, p, out_spatial, channels_last, traits)
     elif formulation == "scatter":
         # The bias seeds the accumulator: no extra full-size pass afterwards.
-        return _scatter(xp, x, weight, bias, p, out_spatial)
+        return _scatter(xp, x, weight, bias, p, out_spatial, traits)
     else:
         msg = f"unknown formulation {formulation!r}; expected one of {FORMULATIONS}"
         raise ValueError(msg)
@@ -215,11 +223,33 @@ def _reshape(
     w = xp.reshape(weight, (g, c_in_g, c_out_g * taps))
     lhs = xp.permute_dims(w, (0, 2, 1))
     planes = lhs @ xp.reshape(x, (n, g, c_in_g, math.prod(spatial)))
-    # (N, C_out, *K, *S) -> (N, C_out, S_1, K_1, S_2, K_2, ...): each tap is its phase.
-    planes = xp.reshape(planes, (n, g * c_out_g, *p.kernel_size, *spatial))
+    c_out = g * c_out_g
+    planes = xp.reshape(planes, (n, c_out, *p.kernel_size, *spatial))
+    # Tap k of a dimension lands at offset k*d of its block of `stride` rows, and no
+    # other tap reaches that block.  Where the taps do not fill the block exactly, one
+    # zero pad spreads them: ceil(s/d) taps of d rows each, the first row of each
+    # the tap's, then the block cut to s rows.  The work is the output's, whatever the
+    # stride: no per-phase Python loop.
+    blocks = tuple(-(-s // d) for s, d in zip(p.stride, p.dilation))
+    if any(b != k or d != 1 for b, k, d in zip(blocks, p.kernel_size, p.dilation)):
+        spread = tuple(a for k in p.kernel_size for a in (k, 1))
+        planes = xp.reshape(planes, (n, c_out, *spread, *spatial))
+        widths = [(0, 0)] * 2
+        for b, k, d in zip(blocks, p.kernel_size, p.dilation):
+            widths += [(0, b - k), (0, d - 1)]
+        planes = xpx.pad(planes, widths + [(0, 0)] * nd, xp=xp)
+        merged = tuple(b * d for b, d in zip(blocks, p.dilation))
+        planes = xp.reshape(planes, (n, c_out, *merged, *spatial))
+        cut = (slice(None),) * 2 + tuple(slice(0, s) for s in p.stride)
+        planes = planes[cut + (slice(None),) * nd]
+    # (N, C_out, *s, *S) -> (N, C_out, S_1, s_1, S_2, s_2, ...): each block row is a phase.
     order = (0, 1, *(a for i in range(nd) for a in (2 + nd + i, 2 + i)))
-    full = tuple(k * size for k, size in zip(p.kernel_size, spatial))
-    y = xp.reshape(xp.permute_dims(planes, order), (n, g * c_out_g, *full))
+    full = tuple(s * size for s, size in zip(p.stride, spatial))
+    y = xp.reshape(xp.permute_dims(planes, order), (n, c_out, *full))
+    # output_padding can ask for rows past the last block: they get only the bias.
+    short = [max(0, pad + out - m) for pad, out, m in zip(p.padding, out_spatial, full)]
+    if any(short):
+        y = xpx.pad(y, [(0, 0)] * 2 + [(0, extra) for extra in short], xp=xp)
     return crop(y, p.padding, out_spatial)
 
 
@@ -262,7 +292,7 @@ def _dense_sources(
 _ON_DEVICE: dict[tuple[Any, ...], Any] = {}
 
 
-def _on_device(xp: Any, device: Any, table: np.ndarray) -> Any:
+def _on_device(xp: Any, device: Any, table: np.ndarray, traits: Traits) -> Any:
     """The cached, read-only NumPy ``table`` as an array of ``xp`` on ``device``.
 
     Converting it costs as much as the whole gather on a tiny layer, so each table is
@@ -270,7 +300,7 @@ def _on_device(xp: Any, device: Any, table: np.ndarray) -> Any:
     on JAX: under ``jax.jit`` the conversion is a traced value that must not outlive
     its trace, and the compiled function holds the constant anyway.
     """
-    if array_api_compat.is_jax_namespace(xp):
+    if not traits.keeps_converted_tables:
         return xp.asarray(table, device=device)
     key = (id(table), xp, device)
     try:
@@ -286,7 +316,12 @@ def _on_device(xp: Any, device: Any, table: np.ndarray) -> Any:
 
 
 def _dense(
-    xp: Any, x: Any, weight: Any, p: ConvTransposeParams, out_spatial: tuple[int, ...]
+    xp: Any,
+    x: Any,
+    weight: Any,
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
+    traits: Traits,
 ) -> Any:
     n, c_in, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     taps, p_in, p_out = math.prod(p.kernel_size), math.prod(spatial), math.prod(out_spatial)
@@ -295,7 +330,7 @@ def _dense(
     # input values only ever meet weights: an inf stays local, as in torch's op.
     zero = xp.zeros((n * c_in, 1), dtype=x.dtype, device=device)
     rows = xp.concat((xp.reshape(x, (n * c_in, p_in)), zero), axis=1)
-    index = _on_device(xp, device, _dense_sources(spatial, p, out_spatial))
+    index = _on_device(xp, device, _dense_sources(spatial, p, out_spatial), traits)
     columns = xp.reshape(xp.take(rows, index, axis=1), (n, g, c_in_g * taps, p_out))
     w = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g, taps)), (0, 2, 1, 3))
     y = xp.reshape(w, (g, c_out_g, c_in_g * taps)) @ columns
@@ -308,7 +343,8 @@ def _phase(
     weight: Any,
     p: ConvTransposeParams,
     out_spatial: tuple[int, ...],
-    channels_last: bool = False,
+    channels_last: bool,
+    traits: Traits,
 ) -> Any:
     n, _, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     nd = p.ndim
@@ -367,7 +403,7 @@ def _phase(
             )
         products.append((offsets, product))
 
-    if not channels_last and not array_api_compat.is_jax_namespace(xp):
+    if not channels_last and traits.strided_writes_cheap:
         # Each plane goes straight to its strided positions of the output, which is
         # written once: no stack of planes, no interleaving copy (NumPy `grouped` 25 ->
         # 15 ms, `audio-up` 3.0 -> 2.1 ms).  XLA runs such strided updates far slower
@@ -400,6 +436,7 @@ def _scatter(
     bias: Any | None,
     p: ConvTransposeParams,
     out_spatial: tuple[int, ...],
+    traits: Traits,
 ) -> Any:
     n, _, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     pixels = math.prod(spatial)
@@ -417,7 +454,7 @@ def _scatter(
     full = tuple(m * s for m, s in zip(grid, p.stride))
     device = array_api_compat.device(x)
     # The bias seeds the accumulators: no extra full-size pass afterwards.
-    if array_api_compat.is_jax_namespace(xp):
+    if traits.fused_padded_adds:
         # One accumulator per phase plane, each tap zero-padded onto its plane: XLA
         # fuses pad and add into one pass, where a scatter-add into the interleaved
         # output is a separate, slower kernel (0.65x against 1.1x of XLA's conv on

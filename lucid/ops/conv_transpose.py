@@ -36,6 +36,7 @@ from ._params import (
     validate_conv_transpose_params,
 )
 from ._plans import cached_plan, signature
+from ._traits import Traits, traits
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_transpose_nd"]
 
@@ -223,7 +224,7 @@ class _Plan(NamedTuple):
     params: ConvTransposeParams
     out_spatial: tuple[int, ...]
     formulation: str
-    backend: str | None
+    traits: Traits
 
 
 def _plan(
@@ -269,7 +270,7 @@ def _plan(
     formulation = choose_formulation(
         batch_shape, weight.shape[1] * params.groups, params, out_spatial, backend=backend or ""
     )
-    return _Plan(xp, batched, params, out_spatial, formulation, backend)
+    return _Plan(xp, batched, params, out_spatial, formulation, traits(backend))
 
 
 def _check_channels(
@@ -303,15 +304,15 @@ def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
     xp, p, out_spatial = plan.xp, plan.params, plan.out_spatial
 
     def run(x: Any, weight: Any, bias: Any | None) -> Any:
-        return forward(xp, x, weight, bias, p, out_spatial, plan.formulation)
+        return forward(xp, x, weight, bias, p, out_spatial, plan.formulation, plan.traits)
 
     def grads(x: Any, weight: Any, gy: Any, needs: tuple[bool, bool, bool]) -> Any:
         # Pixel-major GEMMs are faster on PyTorch and NumPy for ungrouped layers; XLA,
         # and groups of few channels, run channels-first ones faster (measured).
-        channels_last = plan.backend != "jax" and p.groups == 1
+        channels_last = plan.traits.pixel_major_gemms and p.groups == 1
         return conv_transpose_grads(xp, x, weight, gy, p, needs, channels_last)
 
-    if plan.backend == "jax" and all(s == 1 for s in p.stride):
+    if not plan.traits.custom_grad_without_stride and all(s == 1 for s in p.stride):
         # Without a stride XLA differentiates the forward's slices and GEMMs faster than
         # the custom backward (31 ms against 43 ms on the `same` benchmark layer).
         return run(x, weight, bias)
