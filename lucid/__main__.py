@@ -1,8 +1,9 @@
-"""Usage: python -m lucid [demo | bench [options]]
+"""Usage: python -m lucid [demo | bench [options] | tune [options]]
 
 python -m lucid          environment report, self-check on every backend, decoder demo
 python -m lucid demo     the lazy-decoder demo alone
 python -m lucid bench    benchmarks against the native ops (--help for options)
+python -m lucid tune     measure the formulation cost model on this machine (--help)
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
         from ._cli.bench import main as bench_main
 
         return bench_main(args[1:])
+    if args and args[0] == "tune":
+        from ._cli.tune import main as tune_main
+
+        return tune_main(args[1:])
     if args == ["demo"]:
         from ._cli.demo import main as demo_main
 

@@ -165,35 +165,6 @@ def test_reshape_refuses_shapes_it_cannot_compute() -> None:
         conv_transpose2d(np.ones((1, 2, 3, 3)), np.ones((2, 2, 3, 3)), stride=2)
 
 
-def test_choice_is_bounded_and_shape_driven() -> None:
-    p = validate_conv_transpose_params(2, 4, stride=2, padding=1)
-    assert choose_formulation((1, 64, 1024, 1024), 32, p, (2048, 2048)) == "scatter"
-    # Small ungrouped layers: pixel-major GEMMs, on every backend.
-    for backend in ("numpy", "torch", "jax"):
-        assert choose_formulation((4, 128, 8, 8), 64, p, (16, 16), backend) == (
-            "phase_channels_last"
-        )
-    # Larger layers: pixel-major (or shift, for few output channels) on torch only;
-    # scatter on JAX; grouped layers stay channels-first.
-    dcgan = ((64, 256, 8, 8), 128, p, (16, 16))
-    assert choose_formulation(*dcgan, "torch") == "phase_channels_last"
-    assert choose_formulation(*dcgan, "numpy") == "phase"
-    assert choose_formulation(*dcgan, "jax") == "scatter"
-    large = ((1, 64, 128, 128), 32, p, (256, 256))
-    assert choose_formulation(*large, "torch") == "shift"
-    assert choose_formulation(*large, "numpy") == "phase"
-    grouped = validate_conv_transpose_params(2, 3, stride=2, padding=1, output_padding=1, groups=32)
-    assert choose_formulation((8, 128, 32, 32), 128, grouped, (64, 64), "torch") == "phase"
-    assert choose_formulation((1, 4, 4, 4), 4, validate_conv_transpose_params(2, 3), (6, 6)) == (
-        "dense"
-    )
-    # dense while its columns (N * C_in * taps * P_out) have at most 2**17 elements.
-    assert choose_formulation((2, 16, 8, 8), 16, p, (16, 16)) == "dense"
-    assert choose_formulation((4, 16, 8, 8), 16, p, (16, 16)) == "phase_channels_last"
-    unet = validate_conv_transpose_params(2, 2, stride=2)
-    assert choose_formulation((8, 256, 32, 32), 128, unet, (64, 64)) == "reshape"
-
-
 @pytest.mark.parametrize("formulation", GENERAL)
 @pytest.mark.parametrize("config", CONFIGS[:8], ids=str)
 def test_custom_gradients_match_autodiff(backend: Backend, formulation: str, config: tuple) -> None:

@@ -7,11 +7,13 @@
 """
 
 from ._autodiff import use_custom_grad
+from ._autotune import autotune
 from ._params import conv_transpose_output_size
 from .conv import conv1d, conv2d, conv3d
 from .conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
 
 __all__ = [
+    "autotune",
     "conv1d",
     "conv2d",
     "conv3d",

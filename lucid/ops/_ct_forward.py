@@ -28,14 +28,17 @@ they differ in how the work is laid out, which decides speed and memory:
     cached index places every input pixel under every tap (an im2col), one GEMM
     applies the weight: the same few operations whatever the kernel.
 ``scatter``
-    Per-tap GEMM and strided slice adds into an interleaved accumulator (col2im).
-    Its extra memory is the output plus one chunk of taps, so it is chosen for very
-    large inputs, where ``phase``'s stacked windows would cost several inputs' worth.
-    On JAX each phase plane has its own accumulator and each tap is added zero-padded,
-    which XLA fuses into one pass; there it is also the fastest on medium layers.
+    The textbook GEMM-then-col2im: the GEMM makes every tap's product (a column
+    buffer of ``C_out * taps`` rows, small when there are few output channels, as in
+    RGB and mask layers), then strided slice adds place them in an interleaved
+    accumulator.  The GEMM runs a chunk of taps at a time, so its extra memory is the
+    output plus one chunk, and it is used for every very large output.  Where
+    zero-padded adds fuse (XLA), each phase plane has its own accumulator and each
+    tap is added zero-padded in one pass.
 
-The choice depends only on shapes and the backend, so it is the same under
-``jax.jit`` and eager.
+The choice (:func:`choose_formulation`) is the lowest time predicted by the cost
+model of :mod:`._cost`, from shapes and measured per-backend coefficients only, so
+it is the same under ``jax.jit`` and eager.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ import array_api_compat
 import array_api_extra as xpx
 import numpy as np
 
+from ._cost import predict
 from ._ct_geometry import (
     channels_first,
     crop,
@@ -68,6 +72,7 @@ from ._traits import DEFAULT, Traits
 __all__ = [
     "FORMULATIONS",
     "applies",
+    "candidates",
     "choose_formulation",
     "forced_formulation",
     "forward",
@@ -102,25 +107,43 @@ def use_formulation(name: str) -> Iterator[None]:
 
 
 # Above this many output elements the memory-lean `scatter` is used (64 MiB of float32):
-# `phase` needs stacked input windows per phase, and on JAX the output twice (planes,
-# then interleaved).
+# a bound on memory, not a guess at speed.  `phase` needs stacked input windows per
+# phase, and `dense` its gathered columns; `scatter` holds the output plus one chunk.
 _LARGE_OUTPUT = 1 << 24
-# `dense` is used while its gathered columns have at most this many elements
-# (N * C_in * taps * P_out): up to there it beat the phases on NumPy and PyTorch
-# (173 against 273 µs on NumPy at 131072; 695 against 476 µs at four times that).
-_DENSE_COLUMNS = 1 << 17
-# On JAX, ungrouped outputs above this many elements use `scatter` (see
-# `choose_formulation`); below it `phase_channels_last` measured faster (vae 0.8x vs 1.2x).
-_JAX_PHASE_OUTPUT = 1 << 18
-# `phase_channels_last` for every ungrouped output up to this many elements: on small
-# layers its pixel-major GEMMs win on every backend (measured on the VAE layer).
-_SMALL_OUTPUT = 1 << 17
-# On PyTorch, `shift` for ungrouped layers with at most this many output channels.
-_SHIFT_CHANNELS = 32
+# `dense` gathers N * C_in * taps * P_out elements; beyond this it is no candidate.
+_DENSE_COLUMNS = 1 << 24
+# Formulations that loop over the `prod(stride)` phases in Python are candidates only
+# while there are at most this many phases per tap (or 64 in all): planning and
+# tracing must grow with the output, not with the stride.
+_PHASES_PER_TAP = 4
 # `scatter` keeps one chunk of tap products alive at a time; a quarter of the output
 # bounds the chunk so the peak stays well below the native op's (which holds a
 # full-size column buffer).
 _CHUNK_FRACTION = 4
+
+
+def candidates(
+    x_shape: tuple[int, ...],
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
+    traits: Traits = DEFAULT,
+) -> list[str]:
+    """The formulations the choice may pick for this layer: applicable, memory-bounded,
+    and planned in time that grows with the output rather than the stride."""
+    n, c_in = x_shape[0], x_shape[1]
+    taps, phases = math.prod(p.kernel_size), math.prod(p.stride)
+    few_phases = phases <= max(64, _PHASES_PER_TAP * taps)
+    loops_over_phases = {"phase", "phase_channels_last", "shift"}
+    if traits.fused_padded_adds:
+        loops_over_phases.add("scatter")  # one accumulator per phase plane
+    dense_columns = n * c_in * taps * math.prod(out_spatial)
+    return [
+        f
+        for f in FORMULATIONS
+        if applies(f, p)
+        and (few_phases or f not in loops_over_phases)
+        and (f != "dense" or dense_columns <= _DENSE_COLUMNS)
+    ]
 
 
 def choose_formulation(
@@ -128,44 +151,37 @@ def choose_formulation(
     c_out: int,
     p: ConvTransposeParams,
     out_spatial: tuple[int, ...],
-    backend: str = "numpy",
+    traits: Traits = DEFAULT,
 ) -> str:
-    """The fastest formulation that keeps memory bounded, from shapes alone.
+    """The formulation with the lowest predicted time, from shapes alone.
 
-    ``backend`` is ``'jax'``, ``'torch'`` or anything else; the thresholds between
-    formulations were measured per backend (``python -m lucid bench --formulation``):
-
-    * JAX: XLA fuses ``scatter``'s zero-padded taps into its per-plane accumulators,
-      which beats the stacked windows of ``phase`` on medium and large ungrouped layers.
-    * PyTorch: on larger ungrouped layers, ``shift`` when there are few output
-      channels (the windows' copies would outweigh their GEMMs), else
-      ``phase_channels_last``.
+    The prediction is the cost model of :mod:`._cost`, whose coefficients per backend
+    (``traits.cost_key``) were measured by ``python -m lucid tune``: deterministic,
+    no timing at call time, so the same under ``jax.jit`` and eagerly.  Outputs over
+    64 MiB take the memory-lean ``scatter`` whatever the model says.
     """
     forced = _FORCED.get()
     if forced is not None:
-        if forced == "reshape" and not _is_reshape(p):
+        if not applies(forced, p):
             msg = (
                 "the reshape formulation needs taps that never overlap: stride >= "
                 "dilation * (kernel_size - 1) + 1 in every dimension"
             )
             raise ValueError(msg)
         return forced
-    n, c_in = x_shape[0], x_shape[1]
-    outputs = n * c_out * math.prod(out_spatial)
-    if outputs > _LARGE_OUTPUT:
+    if x_shape[0] * c_out * math.prod(out_spatial) > _LARGE_OUTPUT:
         return "scatter"
-    if n * c_in * math.prod(p.kernel_size) * math.prod(out_spatial) <= _DENSE_COLUMNS:
-        return "dense"
-    if _is_reshape(p):
-        return "reshape"
-    if backend == "jax" and p.groups == 1 and outputs > _JAX_PHASE_OUTPUT:
-        return "scatter"
-    if p.groups == 1 and outputs <= _SMALL_OUTPUT:
-        return "phase_channels_last"
-    if backend == "torch" and p.groups == 1:
-        # Few output channels: copying each tap's window costs more than its GEMM.
-        return "shift" if c_out <= _SHIFT_CHANNELS else "phase_channels_last"
-    return "phase"
+    options = candidates(x_shape, p, out_spatial, traits)
+    cost = functools.partial(
+        predict,
+        traits.cost_key,
+        x_shape=x_shape,
+        c_out=c_out,
+        p=p,
+        out_spatial=out_spatial,
+        fused_padded_adds=traits.fused_padded_adds,
+    )
+    return min(options, key=lambda f: cost(f))
 
 
 def applies(formulation: str, p: ConvTransposeParams) -> bool:

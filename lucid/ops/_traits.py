@@ -45,6 +45,9 @@ class Traits:
     #: The fewest column elements the forward convolution stacks per chunk: XLA
     #: compiles one large stack of windows into slow copies (`enc-same` 24 -> 5.4 ms).
     min_column_chunk: int = 1 << 23
+    #: Arrays may be tracers of a function being compiled (``jax.jit``): autotuning
+    #: then times compiled candidates of the same shapes instead of the call itself.
+    compiles: bool = False
 
 
 DEFAULT = Traits()
@@ -60,6 +63,7 @@ _KNOWN = {
         custom_grad_without_stride=False,
         keeps_converted_tables=False,
         min_column_chunk=1 << 20,
+        compiles=True,
     ),
 }
 
