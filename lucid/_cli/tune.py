@@ -3,7 +3,7 @@
 Times every applicable formulation of the transposed convolution on layers drawn
 from fixed seeds (interleaved, medians), then fits, per backend and formulation, the
 seconds per array operation, per FLOP and per element moved of
-:mod:`lucid.ops._cost` (least squares on relative error, coefficients >= 0).  The
+:mod:`lucid.ops._cost` (least squares on log time, coefficients > 0).  The
 result is written as JSON; by default into the package (``lucid/ops/_cost_data.json``),
 where the default formulation choice reads it.
 
@@ -17,9 +17,7 @@ Examples
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
-import math
 import os
 import sys
 import tempfile
@@ -49,26 +47,38 @@ def _features(row: dict[str, Any], formulation: str) -> tuple[float, float, floa
     )
 
 
-def _nnls_relative(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Coefficients >= 0 minimising the relative error ``sum(((x @ c) - y) / y) ** 2``.
+def fit_log(x: np.ndarray, y: np.ndarray, steps: int = 200) -> np.ndarray:
+    """Coefficients ``c > 0`` minimising ``sum((log(x @ c) - log(y)) ** 2)``.
 
-    Three features: every subset is tried and the best all-nonnegative fit kept.
+    In log space every layer counts alike, small or large, which is what a choice
+    between formulations needs (a least-squares fit on seconds would serve only the
+    large layers).  Levenberg-Marquardt on ``log(c)``, started from each feature's
+    median share of the time.
+
+    >>> x = np.array([[1.0, 10.0], [1.0, 100.0], [1.0, 1000.0]])
+    >>> np.round(fit_log(x, x @ np.array([2.0, 0.5])), 3).tolist()
+    [2.0, 0.5]
     """
-    a, b = x / y[:, None], np.ones_like(y)
-    best, best_err = np.zeros(x.shape[1]), math.inf
-    for size in range(1, x.shape[1] + 1):
-        for subset in itertools.combinations(range(x.shape[1]), size):
-            cols = list(subset)
-            scale = np.maximum(np.abs(a[:, cols]).max(axis=0), 1e-300)
-            sol, *_ = np.linalg.lstsq(a[:, cols] / scale, b, rcond=None)
-            sol = sol / scale
-            if np.any(sol < 0):
-                continue
-            err = float(np.sum((a[:, cols] @ sol - b) ** 2))
-            if err < best_err:
-                best_err, best = err, np.zeros(x.shape[1])
-                best[cols] = sol
-    return best
+    theta = np.log(np.median(y[:, None] / x, axis=0) / x.shape[1])
+    log_y, damping = np.log(y), 1e-3
+
+    def residual(theta: np.ndarray) -> np.ndarray:
+        return np.log(x @ np.exp(theta)) - log_y
+
+    r = residual(theta)
+    for _ in range(steps):
+        c = np.exp(theta)
+        jac = x * c / (x @ c)[:, None]
+        lhs = jac.T @ jac + damping * np.eye(len(theta))
+        step = np.linalg.solve(lhs, -jac.T @ r)
+        trial = residual(theta + step)
+        if trial @ trial < r @ r:
+            theta, r, damping = theta + step, trial, damping / 3
+            if np.max(np.abs(step)) < 1e-9:
+                break
+        else:
+            damping *= 4
+    return np.exp(theta)
 
 
 def fit(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
@@ -82,7 +92,7 @@ def fit(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
             timed = [r for r in mine if name in r["formulations_s"]]
             x = np.array([_features(r, name) for r in timed])
             y = np.array([r["formulations_s"][name] for r in timed])
-            out[backend][name] = [float(v) for v in _nnls_relative(x, y)]
+            out[backend][name] = [float(v) for v in fit_log(x, y)]
     return out
 
 
