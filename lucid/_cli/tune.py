@@ -166,9 +166,12 @@ def main(argv: list[str]) -> int:
     if os.path.exists(output):
         with open(output) as f:
             previous = json.load(f)
+    command = " ".join(["python -m lucid tune", *argv])
     table = {
+        **previous,
         "units": "seconds per array operation, per FLOP, per element moved",
         "coefficients": {**previous.get("coefficients", {}), **coefs},
+        "measured": {**previous.get("measured", {}), **dict.fromkeys(coefs, command)},
     }
     _write_atomically(output, table)
     for backend, share in choice_quality(rows, coefs).items():
