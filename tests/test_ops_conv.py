@@ -124,12 +124,18 @@ def test_taps_in_several_chunks_give_the_same_result(
     backend: Backend, groups: int, monkeypatch
 ) -> None:
     """Large inputs stack their tap windows a chunk at a time; force one tap per chunk."""
+    import dataclasses
+
     import torch
 
+    from lucid.ops import _plans
     from lucid.ops import conv as conv_module
 
-    monkeypatch.setattr(conv_module, "_MIN_COLUMN_CHUNK", 1)
-    monkeypatch.setattr(conv_module, "_MIN_COLUMN_CHUNK_JAX", 1)
+    real = conv_module.traits
+    monkeypatch.setattr(
+        conv_module, "traits", lambda name: dataclasses.replace(real(name), min_column_chunk=1)
+    )
+    monkeypatch.setattr(_plans, "_PLANS", {})  # plans made before hold the real traits
     rng = np.random.default_rng(5)
     # 8 input channels, 2 outputs: the input bounds the budget to one tap per chunk.
     x = rng.standard_normal((2, 8, 6, 6))

@@ -31,9 +31,9 @@ def validations(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     for name, module in (("conv_transpose", conv_transpose_module), ("conv", conv_module)):
         original = module._plan
 
-        def counted(*args: Any, _original: Any = original, _name: str = name) -> Any:
+        def counted(*args: Any, _original: Any = original, _name: str = name, **kw: Any) -> Any:
             counts[_name] += 1
-            return _original(*args)
+            return _original(*args, **kw)
 
         monkeypatch.setattr(module, "_plan", counted)
     return counts

@@ -27,6 +27,7 @@ COMMANDS = {
     ),
     "demo": Command("lucid._cli.demo", "a lazy decoder on every installed backend"),
     "bench": Command("lucid._cli.bench", "benchmarks against the native ops (see BENCHMARKS.md)"),
+    "tune": Command("lucid._cli.tune", "measure the formulation cost model on this machine"),
 }
 
 _DEFAULT = ("report", "self-check", "demo")

@@ -58,7 +58,8 @@ def interleaved_medians(
     Returns
     -------
     dict
-        Per candidate: ``median`` and ``min`` seconds per call and the ``repeats`` run.
+        Per candidate: ``median``, ``min``, ``p25`` and ``p75`` seconds per call and the
+        ``repeats`` run.
     """
     per_call = {name: _calibrate(fn) for name, fn in candidates.items()}
     inner = {name: max(1, math.ceil(_MIN_SAMPLE_S / t)) for name, t in per_call.items()}
@@ -75,7 +76,15 @@ def interleaved_medians(
             for _ in range(k):
                 fn()
             samples[name].append((time.perf_counter() - start) / k)
+    return {name: _summary(s) for name, s in samples.items()}
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    quartiles = statistics.quantiles(samples, n=4) if len(samples) > 1 else samples * 3
     return {
-        name: {"median": statistics.median(s), "min": min(s), "repeats": float(len(s))}
-        for name, s in samples.items()
+        "median": statistics.median(samples),
+        "min": min(samples),
+        "p25": quartiles[0],
+        "p75": quartiles[2],
+        "repeats": float(len(samples)),
     }

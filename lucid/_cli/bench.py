@@ -256,7 +256,9 @@ def _mib_of(shape: tuple[int, ...]) -> int:
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _limit_threads(threads: int, argv: list[str]) -> None:
+def _limit_threads(
+    threads: int, argv: list[str], command: tuple[str, ...] = ("lucid", "bench")
+) -> None:
     """Pin every library to ``threads`` intra-op threads by re-running with them set.
 
     On an oversubscribed machine OpenMP workers of torch and OpenBLAS wait for
@@ -273,7 +275,7 @@ def _limit_threads(threads: int, argv: list[str]) -> None:
         flags = os.environ.get("XLA_FLAGS", "")
         os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
     sys.stdout.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "lucid", "bench", *argv])
+    os.execv(sys.executable, [sys.executable, "-m", *command, *argv])
 
 
 def main(argv: list[str]) -> int:

@@ -99,7 +99,7 @@ class Unflatten(Module):
         xp = array_api_compat.array_namespace(x)
         dim = _normalized(self.dim, x.ndim, "dim")
         shape = tuple(int(s) for s in x.shape)
-        known = math.prod(s for s in self.unflattened_size if s != -1)
+        known = math.prod([s for s in self.unflattened_size if s != -1])
         size = shape[dim]
         if (-1 in self.unflattened_size and size % known) or (
             -1 not in self.unflattened_size and known != size

@@ -7,6 +7,7 @@
 """
 
 from ._autodiff import use_custom_grad
+from ._autotune import autotune
 from ._params import conv_transpose_output_size
 from .activation import (
     elu,
@@ -28,6 +29,7 @@ from .normalization import batch_norm, batch_norm_stats, group_norm, layer_norm
 from .resample import interpolate, pixel_shuffle, pixel_unshuffle
 
 __all__ = [
+    "autotune",
     "batch_norm",
     "batch_norm_stats",
     "conv1d",

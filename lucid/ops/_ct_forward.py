@@ -5,8 +5,9 @@ Every formulation computes the same thing on validated, batched input ``x`` of s
 they differ in how the work is laid out, which decides speed and memory:
 
 ``reshape``
-    ``stride == kernel_size`` and ``dilation == 1``: taps never overlap, so one GEMM
-    over all taps followed by a reshape *is* the col2im (the U-Net up-convolution).
+    Taps that never overlap (``stride >= dilation * (kernel_size - 1) + 1``: the U-Net
+    up-convolution, 1x1 layers, large strides): one GEMM over all taps, then a zero
+    pad that spreads the taps over their blocks and a reshape *is* the col2im.
 ``phase`` and ``phase_channels_last``
     Sub-pixel decomposition with the reduction inside the GEMM.  Output row
     ``o = j*stride + r`` (``r`` the phase) only ever receives the taps ``k`` with
@@ -27,14 +28,17 @@ they differ in how the work is laid out, which decides speed and memory:
     cached index places every input pixel under every tap (an im2col), one GEMM
     applies the weight: the same few operations whatever the kernel.
 ``scatter``
-    Per-tap GEMM and strided slice adds into an interleaved accumulator (col2im).
-    Its extra memory is the output plus one chunk of taps, so it is chosen for very
-    large inputs, where ``phase``'s stacked windows would cost several inputs' worth.
-    On JAX each phase plane has its own accumulator and each tap is added zero-padded,
-    which XLA fuses into one pass; there it is also the fastest on medium layers.
+    The textbook GEMM-then-col2im: the GEMM makes every tap's product (a column
+    buffer of ``C_out * taps`` rows, small when there are few output channels, as in
+    RGB and mask layers), then strided slice adds place them in an interleaved
+    accumulator.  The GEMM runs a chunk of taps at a time, so its extra memory is the
+    output plus one chunk, and it is used for every very large output.  Where
+    zero-padded adds fuse (XLA), each phase plane has its own accumulator and each
+    tap is added zero-padded in one pass.
 
-The choice depends only on shapes and the backend, so it is the same under
-``jax.jit`` and eager.
+The choice (:func:`choose_formulation`) is the lowest time predicted by the cost
+model of :mod:`._cost`, from shapes and measured per-backend coefficients only, so
+it is the same under ``jax.jit`` and eager.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ import array_api_extra as xpx
 import numpy as np
 
 from .._tracing import ScopedSetting, compiling
+from ._cost import predict
 from ._ct_geometry import (
     channels_first,
     crop,
@@ -62,9 +67,12 @@ from ._ct_geometry import (
 )
 from ._ct_shift import shift
 from ._params import ConvTransposeParams
+from ._traits import DEFAULT, Traits
 
 __all__ = [
     "FORMULATIONS",
+    "applies",
+    "candidates",
     "choose_formulation",
     "forced_formulation",
     "forward",
@@ -96,25 +104,43 @@ def use_formulation(name: str) -> Iterator[None]:
 
 
 # Above this many output elements the memory-lean `scatter` is used (64 MiB of float32):
-# `phase` needs stacked input windows per phase, and on JAX the output twice (planes,
-# then interleaved).
+# a bound on memory, not a guess at speed.  `phase` needs stacked input windows per
+# phase, and `dense` its gathered columns; `scatter` holds the output plus one chunk.
 _LARGE_OUTPUT = 1 << 24
-# `dense` is used while its gathered columns have at most this many elements
-# (N * C_in * taps * P_out): up to there it beat the phases on NumPy and PyTorch
-# (173 against 273 µs on NumPy at 131072; 695 against 476 µs at four times that).
-_DENSE_COLUMNS = 1 << 17
-# On JAX, ungrouped outputs above this many elements use `scatter` (see
-# `choose_formulation`); below it `phase_channels_last` measured faster (vae 0.8x vs 1.2x).
-_JAX_PHASE_OUTPUT = 1 << 18
-# `phase_channels_last` for every ungrouped output up to this many elements: on small
-# layers its pixel-major GEMMs win on every backend (measured on the VAE layer).
-_SMALL_OUTPUT = 1 << 17
-# On PyTorch, `shift` for ungrouped layers with at most this many output channels.
-_SHIFT_CHANNELS = 32
+# `dense` gathers N * C_in * taps * P_out elements; beyond this it is no candidate.
+_DENSE_COLUMNS = 1 << 24
+# Formulations that loop over the `prod(stride)` phases in Python are candidates only
+# while there are at most this many phases per tap (or 64 in all): planning and
+# tracing must grow with the output, not with the stride.
+_PHASES_PER_TAP = 4
 # `scatter` keeps one chunk of tap products alive at a time; a quarter of the output
 # bounds the chunk so the peak stays well below the native op's (which holds a
 # full-size column buffer).
 _CHUNK_FRACTION = 4
+
+
+def candidates(
+    x_shape: tuple[int, ...],
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
+    traits: Traits = DEFAULT,
+) -> list[str]:
+    """The formulations the choice may pick for this layer: applicable, memory-bounded,
+    and planned in time that grows with the output rather than the stride."""
+    n, c_in = x_shape[0], x_shape[1]
+    taps, phases = math.prod(p.kernel_size), math.prod(p.stride)
+    few_phases = phases <= max(64, _PHASES_PER_TAP * taps)
+    loops_over_phases = {"phase", "phase_channels_last", "shift"}
+    if traits.fused_padded_adds:
+        loops_over_phases.add("scatter")  # one accumulator per phase plane
+    dense_columns = n * c_in * taps * math.prod(out_spatial)
+    return [
+        f
+        for f in FORMULATIONS
+        if applies(f, p)
+        and (few_phases or f not in loops_over_phases)
+        and (f != "dense" or dense_columns <= _DENSE_COLUMNS)
+    ]
 
 
 def choose_formulation(
@@ -122,54 +148,54 @@ def choose_formulation(
     c_out: int,
     p: ConvTransposeParams,
     out_spatial: tuple[int, ...],
-    backend: str = "numpy",
+    traits: Traits = DEFAULT,
 ) -> str:
-    """The fastest formulation that keeps memory bounded, from shapes alone.
+    """The formulation with the lowest predicted time, from shapes alone.
 
-    ``backend`` is ``'jax'``, ``'torch'`` or anything else; the thresholds between
-    formulations were measured per backend (``python -m lucid bench --formulation``):
-
-    * JAX: XLA fuses ``scatter``'s zero-padded taps into its per-plane accumulators,
-      which beats the stacked windows of ``phase`` on medium and large ungrouped layers.
-    * PyTorch: on larger ungrouped layers, ``shift`` when there are few output
-      channels (the windows' copies would outweigh their GEMMs), else
-      ``phase_channels_last``.
+    The prediction is the cost model of :mod:`._cost`, whose coefficients per backend
+    (``traits.cost_key``) were measured by ``python -m lucid tune``: deterministic,
+    no timing at call time, so the same under ``jax.jit`` and eagerly.  Outputs over
+    64 MiB take the memory-lean ``scatter`` whatever the model says.
     """
     forced = _FORCED.get()
     if forced is not None:
-        if forced == "reshape" and not _is_reshape(p):
+        if not applies(forced, p):
             msg = (
-                "the reshape formulation needs stride == kernel_size, dilation 1 and "
-                "output_padding <= padding"
+                "the reshape formulation needs taps that never overlap: stride >= "
+                "dilation * (kernel_size - 1) + 1 in every dimension"
             )
             raise ValueError(msg)
         return forced
-    n, c_in = x_shape[0], x_shape[1]
-    outputs = n * c_out * math.prod(out_spatial)
-    if outputs > _LARGE_OUTPUT:
+    if x_shape[0] * c_out * math.prod(out_spatial) > _LARGE_OUTPUT:
         return "scatter"
-    if n * c_in * math.prod(p.kernel_size) * math.prod(out_spatial) <= _DENSE_COLUMNS:
-        return "dense"
-    if _is_reshape(p):
-        return "reshape"
-    if backend == "jax" and p.groups == 1 and outputs > _JAX_PHASE_OUTPUT:
-        return "scatter"
-    if p.groups == 1 and outputs <= _SMALL_OUTPUT:
-        return "phase_channels_last"
-    if backend == "torch" and p.groups == 1:
-        # Few output channels: copying each tap's window costs more than its GEMM.
-        return "shift" if c_out <= _SHIFT_CHANNELS else "phase_channels_last"
-    return "phase"
+    options = candidates(x_shape, p, out_spatial, traits)
+    cost = functools.partial(
+        predict,
+        traits.cost_key,
+        x_shape=x_shape,
+        c_out=c_out,
+        p=p,
+        out_spatial=out_spatial,
+        fused_padded_adds=traits.fused_padded_adds,
+    )
+    # A plain loop: torch.compile traces this planning on its first call and cannot
+    # trace min() with a key function.
+    best, best_cost = options[0], cost(options[0])
+    for formulation in options[1:]:
+        predicted = cost(formulation)
+        if predicted < best_cost:
+            best, best_cost = formulation, predicted
+    return best
+
+
+def applies(formulation: str, p: ConvTransposeParams) -> bool:
+    """Whether ``formulation`` can compute layers of hyper-parameters ``p``."""
+    return formulation != "reshape" or _is_reshape(p)
 
 
 def _is_reshape(p: ConvTransposeParams) -> bool:
-    # Non-overlapping taps, and the crop stays inside the H*stride rows they fill.
-    return all(
-        s == k and d == 1 and op <= pad
-        for s, k, d, op, pad in zip(
-            p.stride, p.kernel_size, p.dilation, p.output_padding, p.padding
-        )
-    )
+    # Non-overlapping taps: each output row gets at most one tap of each dimension.
+    return all(s >= d * (k - 1) + 1 for s, k, d in zip(p.stride, p.kernel_size, p.dilation))
 
 
 def forward(
@@ -180,19 +206,24 @@ def forward(
     p: ConvTransposeParams,
     out_spatial: tuple[int, ...],
     formulation: str,
+    traits: Traits = DEFAULT,
 ) -> Any:
-    """Run ``formulation`` on batched ``x``; returns ``(N, C_out, *out_spatial)``."""
+    """Run ``formulation`` on batched ``x``; returns ``(N, C_out, *out_spatial)``.
+
+    ``traits`` says what the arrays' library does fast (:mod:`._traits`).
+    """
     if formulation == "reshape":
         y = _reshape(xp, x, weight, p, out_spatial)
     elif formulation == "shift":
         y = shift(xp, x, weight, p, out_spatial)
     elif formulation == "dense":
-        y = _dense(xp, x, weight, p, out_spatial)
+        y = _dense(xp, x, weight, p, out_spatial, traits)
     elif formulation in ("phase", "phase_channels_last"):
-        y = _phase(xp, x, weight, p, out_spatial, formulation == "phase_channels_last")
+        channels_last = formulation == "phase_channels_last"
+        y = _phase(xp, x, weight, p, out_spatial, channels_last, traits)
     elif formulation == "scatter":
         # The bias seeds the accumulator: no extra full-size pass afterwards.
-        return _scatter(xp, x, weight, bias, p, out_spatial)
+        return _scatter(xp, x, weight, bias, p, out_spatial, traits)
     else:
         msg = f"unknown formulation {formulation!r}; expected one of {FORMULATIONS}"
         raise ValueError(msg)
@@ -212,11 +243,33 @@ def _reshape(
     w = xp.reshape(weight, (g, c_in_g, c_out_g * taps))
     lhs = xp.permute_dims(w, (0, 2, 1))
     planes = lhs @ xp.reshape(x, (n, g, c_in_g, math.prod(spatial)))
-    # (N, C_out, *K, *S) -> (N, C_out, S_1, K_1, S_2, K_2, ...): each tap is its phase.
-    planes = xp.reshape(planes, (n, g * c_out_g, *p.kernel_size, *spatial))
+    c_out = g * c_out_g
+    planes = xp.reshape(planes, (n, c_out, *p.kernel_size, *spatial))
+    # Tap k of a dimension lands at offset k*d of its block of `stride` rows, and no
+    # other tap reaches that block.  Where the taps do not fill the block exactly, one
+    # zero pad spreads them: ceil(s/d) taps of d rows each, the first row of each
+    # the tap's, then the block cut to s rows.  The work is the output's, whatever the
+    # stride: no per-phase Python loop.
+    blocks = tuple(-(-s // d) for s, d in zip(p.stride, p.dilation))
+    if any(b != k or d != 1 for b, k, d in zip(blocks, p.kernel_size, p.dilation)):
+        spread = tuple(a for k in p.kernel_size for a in (k, 1))
+        planes = xp.reshape(planes, (n, c_out, *spread, *spatial))
+        widths = [(0, 0)] * 2
+        for b, k, d in zip(blocks, p.kernel_size, p.dilation):
+            widths += [(0, b - k), (0, d - 1)]
+        planes = xpx.pad(planes, widths + [(0, 0)] * nd, xp=xp)
+        merged = tuple(b * d for b, d in zip(blocks, p.dilation))
+        planes = xp.reshape(planes, (n, c_out, *merged, *spatial))
+        cut = (slice(None),) * 2 + tuple(slice(0, s) for s in p.stride)
+        planes = planes[cut + (slice(None),) * nd]
+    # (N, C_out, *s, *S) -> (N, C_out, S_1, s_1, S_2, s_2, ...): each block row is a phase.
     order = (0, 1, *(a for i in range(nd) for a in (2 + nd + i, 2 + i)))
-    full = tuple(k * size for k, size in zip(p.kernel_size, spatial))
-    y = xp.reshape(xp.permute_dims(planes, order), (n, g * c_out_g, *full))
+    full = tuple(s * size for s, size in zip(p.stride, spatial))
+    y = xp.reshape(xp.permute_dims(planes, order), (n, c_out, *full))
+    # output_padding can ask for rows past the last block: they get only the bias.
+    short = [max(0, pad + out - m) for pad, out, m in zip(p.padding, out_spatial, full)]
+    if any(short):
+        y = xpx.pad(y, [(0, 0)] * 2 + [(0, extra) for extra in short], xp=xp)
     return crop(y, p.padding, out_spatial)
 
 
@@ -268,7 +321,7 @@ def _cached_dense_sources(
 _ON_DEVICE: dict[tuple[Any, ...], Any] = {}
 
 
-def _on_device(xp: Any, device: Any, table: np.ndarray) -> Any:
+def _on_device(xp: Any, device: Any, table: np.ndarray, traits: Traits) -> Any:
     """The cached, read-only NumPy ``table`` as an array of ``xp`` on ``device``.
 
     Converting it costs as much as the whole gather on a tiny layer, so each table is
@@ -276,9 +329,9 @@ def _on_device(xp: Any, device: Any, table: np.ndarray) -> Any:
     on JAX: under ``jax.jit`` the conversion is a traced value that must not outlive
     its trace, and the compiled function holds the constant anyway.
     """
-    if array_api_compat.is_jax_namespace(xp):
-        # Uncommitted: JAX places it with the input, also when that is sharded (a
-        # device argument would shard the table like the batch).
+    if not traits.keeps_converted_tables:
+        # Uncommitted (no device): JAX places it with the input, also when that is
+        # sharded (a device argument would shard the table like the batch).
         return xp.asarray(table)
     key = (id(table), xp, device)
     try:
@@ -294,7 +347,12 @@ def _on_device(xp: Any, device: Any, table: np.ndarray) -> Any:
 
 
 def _dense(
-    xp: Any, x: Any, weight: Any, p: ConvTransposeParams, out_spatial: tuple[int, ...]
+    xp: Any,
+    x: Any,
+    weight: Any,
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
+    traits: Traits,
 ) -> Any:
     n, c_in, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     taps, p_in, p_out = math.prod(p.kernel_size), math.prod(spatial), math.prod(out_spatial)
@@ -306,7 +364,7 @@ def _dense(
     if compiling(xp):  # the host-side caches cannot be traced: the index joins the graph
         index = xp.asarray(_dense_sources(xp, spatial, p, out_spatial), device=device)
     else:
-        index = _on_device(xp, device, _cached_dense_sources(spatial, p, out_spatial))
+        index = _on_device(xp, device, _cached_dense_sources(spatial, p, out_spatial), traits)
     columns = xp.reshape(xp.take(rows, index, axis=1), (n, g, c_in_g * taps, p_out))
     w = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g, taps)), (0, 2, 1, 3))
     y = xp.reshape(w, (g, c_out_g, c_in_g * taps)) @ columns
@@ -319,7 +377,8 @@ def _phase(
     weight: Any,
     p: ConvTransposeParams,
     out_spatial: tuple[int, ...],
-    channels_last: bool = False,
+    channels_last: bool,
+    traits: Traits,
 ) -> Any:
     n, _, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     nd = p.ndim
@@ -378,7 +437,7 @@ def _phase(
             )
         products.append((offsets, product))
 
-    if not channels_last and not array_api_compat.is_jax_namespace(xp):
+    if not channels_last and traits.strided_writes_cheap:
         # Each plane goes straight to its strided positions of the output, which is
         # written once: no stack of planes, no interleaving copy (NumPy `grouped` 25 ->
         # 15 ms, `audio-up` 3.0 -> 2.1 ms).  XLA runs such strided updates far slower
@@ -413,6 +472,7 @@ def _scatter(
     bias: Any | None,
     p: ConvTransposeParams,
     out_spatial: tuple[int, ...],
+    traits: Traits,
 ) -> Any:
     n, _, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     pixels = math.prod(spatial)
@@ -430,7 +490,7 @@ def _scatter(
     full = tuple(m * s for m, s in zip(grid, p.stride))
     device = array_api_compat.device(x)
     # The bias seeds the accumulators: no extra full-size pass afterwards.
-    if array_api_compat.is_jax_namespace(xp):
+    if traits.fused_padded_adds:
         # One accumulator per phase plane, each tap zero-padded onto its plane: XLA
         # fuses pad and add into one pass, where a scatter-add into the interleaved
         # output is a separate, slower kernel (0.65x against 1.1x of XLA's conv on

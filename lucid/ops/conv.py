@@ -29,15 +29,10 @@ from ._checks import conv_arrays
 from ._ct_geometry import tap_windows
 from ._params import ConvParams, conv_output_size, validate_conv_params
 from ._plans import cached_plan, signature
+from ._traits import DEFAULT, Traits, traits
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_nd"]
 
-# Below this many column elements all taps share one GEMM: on small inputs the
-# per-call overhead of extra products costs more than the memory they save.  XLA
-# compiles one large stack of windows into slow copies, so JAX stacks fewer at a time
-# (the `enc-same` layer: 24 ms with one chunk, 5.4 ms with chunks of two taps).
-_MIN_COLUMN_CHUNK = 1 << 23
-_MIN_COLUMN_CHUNK_JAX = 1 << 20
 
 Padding = int | Sequence[int] | str
 
@@ -154,7 +149,7 @@ def conv_nd(
         lambda: _plan(input, weight, bias, *args),
     )
     x = input if plan.batched else input[None, ...]
-    y = _conv(plan.xp, x, weight, plan.params, plan.out_spatial, plan.backend)
+    y = _conv(plan.xp, x, weight, plan.params, plan.out_spatial, plan.traits)
     if bias is not None:
         y = y + plan.xp.reshape(bias, (1, -1) + (1,) * ndim)
     return y if plan.batched else y[0, ...]
@@ -167,7 +162,7 @@ class _Plan(NamedTuple):
     batched: bool
     params: ConvParams
     out_spatial: tuple[int, ...]
-    backend: str | None
+    traits: Traits
 
 
 def _plan(
@@ -193,7 +188,7 @@ def _plan(
             f"the dilated kernel (kernel_size={params.kernel_size}, dilation={params.dilation})"
         )
         raise ValueError(msg)
-    return _Plan(xp, batched, params, out_spatial, namespace_name(xp))
+    return _Plan(xp, batched, params, out_spatial, traits(namespace_name(xp)))
 
 
 def _check_channels(
@@ -223,7 +218,7 @@ def _conv(
     weight: Any,
     p: ConvParams,
     out_spatial: tuple[int, ...],
-    backend: str | None = None,
+    traits: Traits = DEFAULT,
 ) -> Any:
     """The algorithm on validated, batched input; returns ``(N, C_out, *out_spatial)``.
 
@@ -241,7 +236,7 @@ def _conv(
     taps = math.prod(p.kernel_size)
     nd = p.ndim
     space = tuple(range(3, 3 + nd))
-    channels_last = g == 1 and backend != "jax"
+    channels_last = g == 1 and traits.pixel_major_gemms
     grouped = xp.reshape(x, (n, g, c_in_g, *x.shape[2:]))
     # `lead`/`trail`: how many axes come before and after the spatial ones.
     if channels_last:
@@ -260,7 +255,9 @@ def _conv(
     windows_of_taps = tap_windows(p.kernel_size, p.dilation, p.stride, out_spatial, lead, trail)
 
     per_tap = max(1, c_in * n * pixels)
-    least = _MIN_COLUMN_CHUNK_JAX if backend == "jax" else _MIN_COLUMN_CHUNK
+    # Below this many column elements all taps share one GEMM: on small inputs the
+    # per-call overhead of extra products costs more than the memory they save.
+    least = traits.min_column_chunk
     budget = max(n * g * c_out_g * pixels, n * c_in * math.prod(x.shape[2:]), least)
     chunk = max(1, budget // per_tap)
     y = None

@@ -25,11 +25,12 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from .._backend import namespace_name
+from . import _autotune
 from ._autocast import autocast_arrays
 from ._autodiff import with_custom_grad
 from ._checks import conv_arrays
 from ._ct_backward import conv_transpose_grads
-from ._ct_forward import choose_formulation, forced_formulation, forward
+from ._ct_forward import candidates, choose_formulation, forced_formulation, forward
 from ._params import (
     ConvTransposeParams,
     output_padding_for_size,
@@ -37,6 +38,7 @@ from ._params import (
     validate_conv_transpose_params,
 )
 from ._plans import cached_plan, signature
+from ._traits import Traits, traits
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_transpose_nd"]
 
@@ -208,9 +210,13 @@ def conv_transpose_nd(
     """Transposed convolution over ``ndim`` spatial dimensions; see :func:`conv_transpose2d`."""
     input, weight, bias = autocast_arrays(input, weight, bias)
     args = (stride, padding, output_padding, groups, dilation, output_size, ndim)
+    tune = _autotune.autotune_enabled()
     plan = cached_plan(
-        signature((input, weight, bias), ("conv_transpose", *args, forced_formulation())),
-        lambda: _plan(input, weight, bias, *args),
+        signature(
+            (input, weight, bias),
+            ("conv_transpose", *args, forced_formulation(), "autotune" if tune else None),
+        ),
+        lambda: _plan(input, weight, bias, *args, autotune=tune),
     )
     x = input if plan.batched else input[None, ...]
     y = _conv_transpose(plan, x, weight, bias)
@@ -225,7 +231,7 @@ class _Plan(NamedTuple):
     params: ConvTransposeParams
     out_spatial: tuple[int, ...]
     formulation: str
-    backend: str | None
+    traits: Traits
 
 
 def _plan(
@@ -239,8 +245,13 @@ def _plan(
     dilation: int | Sequence[int],
     output_size: Sequence[int] | None,
     ndim: int,
+    autotune: bool = False,
 ) -> _Plan:
-    """Validate every argument (raising on the first bad one) and choose the formulation."""
+    """Validate every argument (raising on the first bad one) and choose the formulation.
+
+    With ``autotune`` (and no forced formulation), the candidates are timed on these
+    inputs, or their compiled twins under ``jax.jit`` (see :mod:`._autotune`).
+    """
     xp, batched = conv_arrays(
         input, weight, bias, ndim, "transposed convolution", "C_in, C_out // groups"
     )
@@ -266,12 +277,37 @@ def _plan(
             f"stride={params.stride}, padding={params.padding}, dilation={params.dilation}"
         )
         raise ValueError(msg)
-    backend = namespace_name(xp)
+    known = traits(namespace_name(xp))
     batch_shape = (input.shape[0] if batched else 1, channels, *spatial)
-    formulation = choose_formulation(
-        batch_shape, weight.shape[1] * params.groups, params, out_spatial, backend=backend or ""
-    )
-    return _Plan(xp, batched, params, out_spatial, formulation, backend)
+    c_out = weight.shape[1] * params.groups
+    formulation = choose_formulation(batch_shape, c_out, params, out_spatial, known)
+    options = candidates(batch_shape, params, out_spatial, known)
+    if autotune and forced_formulation() is None and len(options) > 1:
+        x = input if batched else input[None, ...]
+        layer = (batch_shape, c_out, params, out_spatial)
+        formulation = _tuned(xp, known, layer, options, (x, weight, bias))
+    return _Plan(xp, batched, params, out_spatial, formulation, known)
+
+
+def _tuned(
+    xp: Any, known: Traits, layer: tuple[Any, ...], options: list[str], arrays: tuple[Any, ...]
+) -> str:
+    """The fastest of ``options`` for ``layer``, from the autotune cache or timed now."""
+    import array_api_compat
+
+    x = arrays[0]
+    _, _, params, out_spatial = layer
+    key = _autotune.cache_key(namespace_name(xp), array_api_compat.device(x), x.dtype, layer)
+
+    def run(name: str) -> Any:
+        def layer_with(x: Any, weight: Any, bias: Any | None) -> Any:
+            return forward(xp, x, weight, bias, params, out_spatial, name, known)
+
+        if known.compiles and _autotune.is_tracer(x):
+            return _autotune.compiled_candidate(layer_with, arrays)
+        return lambda: layer_with(*arrays)
+
+    return _autotune.tuned_formulation(key, options, run)
 
 
 def _check_channels(
@@ -305,15 +341,15 @@ def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
     xp, p, out_spatial = plan.xp, plan.params, plan.out_spatial
 
     def run(x: Any, weight: Any, bias: Any | None) -> Any:
-        return forward(xp, x, weight, bias, p, out_spatial, plan.formulation)
+        return forward(xp, x, weight, bias, p, out_spatial, plan.formulation, plan.traits)
 
     def grads(x: Any, weight: Any, gy: Any, needs: tuple[bool, bool, bool]) -> Any:
         # Pixel-major GEMMs are faster on PyTorch and NumPy for ungrouped layers; XLA,
         # and groups of few channels, run channels-first ones faster (measured).
-        channels_last = plan.backend != "jax" and p.groups == 1
+        channels_last = plan.traits.pixel_major_gemms and p.groups == 1
         return conv_transpose_grads(xp, x, weight, gy, p, needs, channels_last)
 
-    if plan.backend == "jax" and all(s == 1 for s in p.stride):
+    if not plan.traits.custom_grad_without_stride and all(s == 1 for s in p.stride):
         # Without a stride XLA differentiates the forward's slices and GEMMs faster than
         # the custom backward (31 ms against 43 ms on the `same` benchmark layer).
         return run(x, weight, bias)

@@ -80,7 +80,7 @@ def _batch_arrays(
 
 
 def _values_per_channel(x: Any, axes: tuple[int, ...]) -> int:
-    return math.prod(int(x.shape[a]) for a in axes)
+    return math.prod([int(x.shape[a]) for a in axes])
 
 
 def batch_norm(

@@ -1,0 +1,198 @@
+"""Generated transposed-convolution layers and timing every formulation on them.
+
+Shared by ``python -m lucid tune`` (which fits the cost model of
+:mod:`lucid.ops._cost` to such timings, on its own fixed seeds) and the benchmark
+sweep in ``benchmarks/sweep.py`` (which judges the choice on fresh seeds).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._bench_cases import Case
+from ._bench_timing import interleaved_medians
+
+__all__ = ["applicable", "chosen_formulation", "generate", "params_of", "time_layer"]
+
+_MAX_OUTPUT = 1 << 22
+# `dense` gathers N * C_in * taps * P_out elements; beyond this it is not a candidate
+# (it would need gigabytes on the largest layers, and it is meant for tiny ones).
+_MAX_DENSE_COLUMNS = 1 << 24
+
+
+def _log_int(rng: np.random.Generator, low: int, high: int) -> int:
+    return round(math.exp(rng.uniform(math.log(low), math.log(high))))
+
+
+def _draw(rng: np.random.Generator, index: int) -> Case:
+    nd = int(rng.choice([1, 2, 3], p=[0.25, 0.55, 0.2]))
+    c_in = _log_int(rng, 1, 512)
+    c_out = int(rng.choice([1, 3])) if rng.random() < 0.2 else _log_int(rng, 1, 512)
+    groups = 1
+    kind = rng.random()
+    if kind < 0.12:  # depthwise, with a channel multiplier of 1 or 2
+        groups = c_in
+        c_out = c_in * int(rng.choice([1, 2]))
+    elif kind < 0.25:
+        few = [g for g in (2, 3, 4, 8, 16) if c_in % g == 0 and c_out % g == 0]
+        groups = int(rng.choice(few)) if few else 1
+    kernels = (1, 2, 3, 4, 5, 7, 8, 16) if nd < 3 else (1, 2, 3, 4, 5)
+    kernel = int(rng.choice(kernels))
+    stride = int(rng.choice([1, 1, 2, 2, 2, 3, 4, 8]))
+    dilation = 1 if rng.random() < 0.8 or kernel == 1 else int(rng.choice([2, 3]))
+    padding = int(rng.integers(0, dilation * (kernel - 1) // 2 + 1))
+    output_padding = 0
+    if rng.random() < 0.2 and max(stride, dilation) > 1:
+        output_padding = int(rng.integers(0, max(stride, dilation)))
+    n = _log_int(rng, 1, 64)
+    top = (4096, 256, 32)[nd - 1]
+    side = _log_int(rng, 1, top)
+    size = tuple(max(1, side + int(rng.integers(-side // 4, side // 4 + 1))) for _ in range(nd))
+    return Case(
+        f"s{index}",
+        n,
+        c_in,
+        c_out,
+        size,
+        kernel,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        groups=groups,
+        dilation=dilation,
+        op=f"conv_transpose{nd}d",
+    )
+
+
+def generate(seed: int, count: int, max_gflop: float = 2.0) -> list[Case]:
+    """``count`` layers drawn from ``seed``, each within the run's bounds.
+
+    >>> [c.describe() for c in generate(5, 2)] == [c.describe() for c in generate(5, 2)]
+    True
+    """
+    rng = np.random.default_rng(seed)
+    cases: list[Case] = []
+    while len(cases) < count:
+        case = _draw(rng, len(cases))
+        out = case.output_size
+        if min(out) <= 0 or case.flops() > max_gflop * 1e9:
+            continue
+        if case.n * case.c_out * math.prod(out) > _MAX_OUTPUT:
+            continue
+        if math.prod(case.input_shape) > _MAX_OUTPUT:
+            continue
+        cases.append(case)
+    return cases
+
+
+def params_of(case: Case) -> Any:
+    from lucid.ops._params import validate_conv_transpose_params
+
+    nd = len(case.size)
+    return validate_conv_transpose_params(
+        nd,
+        (case.kernel,) * nd,
+        case.stride,
+        case.padding,
+        case.output_padding,
+        case.groups,
+        case.dilation,
+    )
+
+
+def applicable(case: Case) -> list[str]:
+    """The formulations that can run ``case`` (within the sweep's memory bounds)."""
+    from lucid.ops._ct_forward import FORMULATIONS, applies
+
+    p = params_of(case)
+    taps = case.kernel ** len(case.size)
+    dense_columns = case.n * case.c_in * taps * math.prod(case.output_size)
+    return [
+        f
+        for f in FORMULATIONS
+        if applies(f, p) and (f != "dense" or dense_columns <= _MAX_DENSE_COLUMNS)
+    ]
+
+
+def chosen_formulation(backend: str, case: Case) -> str:
+    """The formulation lucid's default choice runs ``case`` with on ``backend``."""
+    from lucid.ops.conv_transpose import _plan
+
+    x, w, b = _arrays(backend, case)
+    nd = len(case.size)
+    plan = _plan(
+        x,
+        w,
+        b,
+        case.stride,
+        case.padding,
+        case.output_padding,
+        case.groups,
+        case.dilation,
+        None,
+        nd,
+    )
+    return plan.formulation
+
+
+def _arrays(backend: str, case: Case) -> tuple[Any, Any, Any]:
+    """Arrays of the layer's shapes on ``backend`` (the plan reads only their shapes)."""
+    shapes = (case.input_shape, case.weight_shape, (case.c_out,))
+    if backend == "jax":
+        import jax.numpy as jnp
+
+        made: list[Any] = [jnp.zeros(s, dtype=jnp.float32) for s in shapes]
+    elif backend == "torch":
+        import torch
+
+        made = [torch.empty(s, dtype=torch.float32) for s in shapes]
+    else:
+        made = [np.empty(s, dtype=np.float32) for s in shapes]
+    return made[0], made[1], made[2]
+
+
+def _forced(fn: Callable[[], Any], formulation: str) -> Callable[[], Any]:
+    from lucid.ops._ct_forward import use_formulation
+
+    def run() -> Any:
+        with use_formulation(formulation):
+            return fn()
+
+    return run
+
+
+def time_layer(
+    backend: str, case: Case, budget_s: float, repeats: int | None = None
+) -> dict[str, Any]:
+    """Native and every applicable formulation of ``case``, interleaved; one result row."""
+    from lucid._cli._bench_backends import build
+
+    candidates: dict[str, Callable[[], Any]] = {"native": build(backend, case, "forward")["native"]}
+    for formulation in applicable(case):
+        # A fresh build per formulation: on JAX each gets its own jit and trace.
+        candidates[formulation] = _forced(build(backend, case, "forward")["lucid"], formulation)
+    stats = interleaved_medians(
+        candidates, budget_s=budget_s, min_repeats=3, max_repeats=25, repeats=repeats
+    )
+    times = {name: s["median"] for name, s in stats.items()}
+    chosen = chosen_formulation(backend, case)
+    native = times.pop("native")
+    fastest = min(times, key=times.__getitem__)
+    return {
+        "case": case.to_json(),
+        "layer": case.describe(),
+        "backend": backend,
+        "flops": case.flops(),
+        "native_s": native,
+        "formulations_s": times,
+        "chosen": chosen,
+        "lucid_s": times[chosen],
+        "fastest": fastest,
+        "ratio": times[chosen] / native,
+        "choice_over_fastest": times[chosen] / times[fastest],
+        "spread": (stats[chosen]["p75"] - stats[chosen]["p25"]) / stats[chosen]["median"],
+    }

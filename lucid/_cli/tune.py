@@ -1,0 +1,183 @@
+"""``python -m lucid tune``: measure the cost model's coefficients on this machine.
+
+Times every applicable formulation of the transposed convolution on layers drawn
+from fixed seeds (interleaved, medians), then fits, per backend and formulation, the
+seconds per array operation, per FLOP and per element moved of
+:mod:`lucid.ops._cost` (least squares on log time, coefficients > 0).  The
+result is written as JSON; by default into the package (``lucid/ops/_cost_data.json``),
+where the default formulation choice reads it.
+
+Examples
+--------
+``python -m lucid tune``                          every installed backend, 120 layers
+``python -m lucid tune --backend torch --count 60 --output /tmp/costs.json``
+``python -m lucid tune --from-json sweep.json``   fit to timings a benchmark sweep stored
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+__all__ = ["fit", "main"]
+
+#: The seed tune draws its layers from: fixed, so coefficients are reproducible, and
+#: never the benchmark sweep's (which draws a fresh seed every run).
+TUNE_SEED = 20240601
+
+
+def _features(row: dict[str, Any], formulation: str) -> tuple[float, float, float]:
+    from lucid.ops._cost import features
+    from lucid.ops._traits import traits
+
+    from ._bench_cases import Case
+    from ._bench_layers import params_of
+
+    case = Case.from_json(row["case"])
+    fused = traits(row["backend"]).fused_padded_adds
+    return features(
+        formulation, case.input_shape, case.c_out, params_of(case), case.output_size, fused
+    )
+
+
+def fit_log(x: np.ndarray, y: np.ndarray, steps: int = 200) -> np.ndarray:
+    """Coefficients ``c > 0`` minimising ``sum((log(x @ c) - log(y)) ** 2)``.
+
+    In log space every layer counts alike, small or large, which is what a choice
+    between formulations needs (a least-squares fit on seconds would serve only the
+    large layers).  Levenberg-Marquardt on ``log(c)``, started from each feature's
+    median share of the time.
+
+    >>> x = np.array([[1.0, 10.0], [1.0, 100.0], [1.0, 1000.0]])
+    >>> np.round(fit_log(x, x @ np.array([2.0, 0.5])), 3).tolist()
+    [2.0, 0.5]
+    """
+    theta = np.log(np.median(y[:, None] / x, axis=0) / x.shape[1])
+    log_y, damping = np.log(y), 1e-3
+
+    def residual(theta: np.ndarray) -> np.ndarray:
+        return np.log(x @ np.exp(theta)) - log_y
+
+    r = residual(theta)
+    for _ in range(steps):
+        c = np.exp(theta)
+        jac = x * c / (x @ c)[:, None]
+        lhs = jac.T @ jac + damping * np.eye(len(theta))
+        step = np.linalg.solve(lhs, -jac.T @ r)
+        trial = residual(theta + step)
+        if trial @ trial < r @ r:
+            theta, r, damping = theta + step, trial, damping / 3
+            if np.max(np.abs(step)) < 1e-9:
+                break
+        else:
+            damping *= 4
+    return np.exp(theta)
+
+
+def fit(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
+    """Per backend and formulation, the fitted ``[s/op, s/FLOP, s/element]``."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for backend in dict.fromkeys(r["backend"] for r in rows):
+        mine = [r for r in rows if r["backend"] == backend]
+        names = dict.fromkeys(f for r in mine for f in r["formulations_s"])
+        out[backend] = {}
+        for name in names:
+            timed = [r for r in mine if name in r["formulations_s"]]
+            x = np.array([_features(r, name) for r in timed])
+            y = np.array([r["formulations_s"][name] for r in timed])
+            out[backend][name] = [float(v) for v in fit_log(x, y)]
+    return out
+
+
+def choice_quality(rows: list[dict[str, Any]], coefs: dict[str, Any]) -> dict[str, float]:
+    """Per backend, the share of ``rows`` where the model's pick is within 1.2x of the fastest."""
+    shares = {}
+    for backend in dict.fromkeys(r["backend"] for r in rows):
+        mine = [r for r in rows if r["backend"] == backend]
+        good = 0
+        for r in mine:
+            times = r["formulations_s"]
+            predicted = {
+                f: sum(c * v for c, v in zip(coefs[backend][f], _features(r, f))) for f in times
+            }
+            pick = min(predicted, key=predicted.__getitem__)
+            good += times[pick] <= 1.2 * min(times.values())
+        shares[backend] = good / len(mine)
+    return shares
+
+
+def _write_atomically(path: str, data: dict[str, Any]) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lucid tune",
+        description="Measure the formulation cost model's coefficients on this machine.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("Examples\n--------\n", 1)[1],
+    )
+    parser.add_argument("--backend", action="append", choices=("numpy", "torch", "jax"))
+    parser.add_argument("--count", type=int, default=120, help="layers to time (default 120)")
+    parser.add_argument("--seed", type=int, default=TUNE_SEED)
+    parser.add_argument("--max-gflop", type=float, default=1.0, help="per-layer FLOP bound")
+    parser.add_argument("--budget", type=float, default=0.3, help="seconds of timing per layer")
+    parser.add_argument("--from-json", help="comma-separated JSON files of timed rows to fit")
+    parser.add_argument("--output", help="where to write the coefficients (default: the package)")
+    parser.add_argument("--json", help="also write the timed rows here")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Measure, fit and store; prints the fit's choice quality on its own layers."""
+    args = _parser().parse_args(argv)
+    if args.from_json:
+        rows: list[dict[str, Any]] = []
+        for path in args.from_json.split(","):
+            with open(path) as f:
+                rows += json.load(f)["rows"]
+    else:
+        from ._bench_layers import generate, time_layer
+
+        cases = generate(args.seed, args.count, args.max_gflop)
+        rows = []
+        for backend in args.backend or ["numpy", "torch", "jax"]:
+            for i, case in enumerate(cases, 1):
+                rows.append(time_layer(backend, case, args.budget))
+                print(f"[{backend} {i}/{len(cases)}] {case.describe()}", file=sys.stderr)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"rows": rows}, f)
+    coefs = fit(rows)
+    output = args.output or str(resources.files("lucid.ops").joinpath("_cost_data.json"))
+    previous: dict[str, Any] = {"coefficients": {}}
+    if os.path.exists(output):
+        with open(output) as f:
+            previous = json.load(f)
+    command = " ".join(["python -m lucid tune", *argv])
+    table = {
+        **previous,
+        "units": "seconds per array operation, per FLOP, per element moved",
+        "coefficients": {**previous.get("coefficients", {}), **coefs},
+        "measured": {**previous.get("measured", {}), **dict.fromkeys(coefs, command)},
+    }
+    _write_atomically(output, table)
+    for backend, share in choice_quality(rows, coefs).items():
+        print(
+            f"{backend}: the fitted choice is within 1.2x of the fastest on {share:.0%} "
+            f"of {sum(r['backend'] == backend for r in rows)} tuning layers"
+        )
+    print(f"coefficients written to {output}")
+    return 0

@@ -1,0 +1,73 @@
+"""What differs between array libraries, as data: the one place the ops learn it.
+
+The algorithms ask questions such as "are strided writes cheap here?", never "is this
+JAX?".  Each answer below was measured with the benchmarks (``benchmarks/``; the
+cost coefficients of :mod:`._cost` come from ``python -m lucid tune``).  A library
+lucid does not name (array-api-strict, or any other Array API namespace) gets the
+eager defaults, which are correct everywhere and fast where updates are in place.
+
+>>> traits("jax").strided_writes_cheap, traits("numpy").strided_writes_cheap
+(False, True)
+>>> traits(None) == traits("array_api_strict") == DEFAULT
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+__all__ = ["DEFAULT", "Traits", "traits"]
+
+
+@dataclass(frozen=True)
+class Traits:
+    """One library's answers; see each field."""
+
+    #: The name the cost model's coefficients are stored under (:mod:`._cost`).
+    cost_key: str = "numpy"
+    #: Writing a phase plane to its strided positions of the output (and a tap's
+    #: product to its strided slice) is cheap.  Not under XLA, which runs such
+    #: updates far slower than a stack and one transpose (`grouped` 6 -> 57 ms).
+    strided_writes_cheap: bool = True
+    #: Zero-padded adds into per-plane accumulators fuse into one pass (XLA), which
+    #: beats strided slice adds into an interleaved accumulator (0.65x against 1.1x).
+    fused_padded_adds: bool = False
+    #: Pixel-major GEMMs (``windows @ weight``) run faster than channels-first ones for
+    #: ungrouped layers (gradients and forward convolutions); XLA runs the
+    #: channels-first ones faster.
+    pixel_major_gemms: bool = True
+    #: Without a stride the custom backward beats autodiff through the forward's
+    #: slices; on JAX it does not (31 against 43 ms on the `same` layer).
+    custom_grad_without_stride: bool = True
+    #: Constant index tables may be converted once and kept; not where a conversion
+    #: is a traced value that must not outlive its trace (``jax.jit``).
+    keeps_converted_tables: bool = True
+    #: The fewest column elements the forward convolution stacks per chunk: XLA
+    #: compiles one large stack of windows into slow copies (`enc-same` 24 -> 5.4 ms).
+    min_column_chunk: int = 1 << 23
+    #: Arrays may be tracers of a function being compiled (``jax.jit``): autotuning
+    #: then times compiled candidates of the same shapes instead of the call itself.
+    compiles: bool = False
+
+
+DEFAULT = Traits()
+
+_KNOWN = {
+    "numpy": DEFAULT,
+    "torch": replace(DEFAULT, cost_key="torch"),
+    "jax": Traits(
+        cost_key="jax",
+        strided_writes_cheap=False,
+        fused_padded_adds=True,
+        pixel_major_gemms=False,
+        custom_grad_without_stride=False,
+        keeps_converted_tables=False,
+        min_column_chunk=1 << 20,
+        compiles=True,
+    ),
+}
+
+
+def traits(name: str | None) -> Traits:
+    """The traits of the library named ``name`` (as :func:`lucid._backend.namespace_name`)."""
+    return _KNOWN.get(name or "", DEFAULT)
