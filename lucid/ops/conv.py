@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import array_api_extra as xpx
 
 from .._backend import namespace_name
-from ._checks import conv_arrays
+from ._checks import check_output_size, conv_arrays
 from ._ct_geometry import tap_windows
 from ._params import ConvParams, conv_output_size, validate_conv_params
 from ._plans import cached_plan, signature
@@ -191,6 +191,13 @@ def _plan(
             f"the dilated kernel (kernel_size={params.kernel_size}, dilation={params.dilation})"
         )
         raise ValueError(msg)
+    out_shape = (*input.shape[:-ndim][:-1], weight.shape[0], *out_spatial)
+    check_output_size(
+        input,
+        out_shape,
+        f"the input spatial size {spatial}, kernel_size={params.kernel_size}, "
+        f"stride={params.stride}, padding={params.padding}, dilation={params.dilation}",
+    )
     return _Plan(xp, batched, params, out_spatial, namespace_name(xp))
 
 
@@ -198,6 +205,14 @@ def _check_channels(
     channels: int, weight_shape: tuple[int, ...], bias: Any | None, groups: int
 ) -> None:
     out_channels = weight_shape[0]
+    if channels == 0 or out_channels == 0:
+        # torch refuses no output channels, and for no input channels returns an empty
+        # tensor whose channel count contradicts its weight: both are bugs in the model
+        msg = (
+            f"a convolution needs input and output channels, got {channels} input channels "
+            f"and weight of shape {weight_shape} (weight.shape[0] output channels)"
+        )
+        raise ValueError(msg)
     if out_channels % groups:
         msg = (
             f"out_channels (weight.shape[0] = {out_channels}) must be divisible by "

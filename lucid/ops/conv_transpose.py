@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from .._backend import namespace_name
 from ._autodiff import with_custom_grad
-from ._checks import conv_arrays
+from ._checks import check_output_size, conv_arrays
 from ._ct_backward import conv_transpose_grads
 from ._ct_forward import choose_formulation, forced_formulation, forward
 from ._params import (
@@ -264,6 +264,8 @@ def _plan(
             f"stride={params.stride}, padding={params.padding}, dilation={params.dilation}"
         )
         raise ValueError(msg)
+    out_shape = (input.shape[0], weight.shape[1] * params.groups, *out_spatial)
+    check_output_size(input, out_shape if batched else out_shape[1:], _describe(spatial, params))
     backend = namespace_name(xp)
     batch_shape = (input.shape[0] if batched else 1, channels, *spatial)
     formulation = choose_formulation(
@@ -275,6 +277,14 @@ def _plan(
 def _check_channels(
     channels: int, weight_shape: tuple[int, ...], bias: Any | None, groups: int
 ) -> None:
+    if channels == 0 or weight_shape[1] == 0:
+        # torch refuses both; an empty layer is a bug in the model, not a result
+        msg = (
+            f"a transposed convolution needs input and output channels, got {channels} input "
+            f"channels and weight of shape {weight_shape} (weight.shape[1] * groups output "
+            f"channels)"
+        )
+        raise ValueError(msg)
     if channels != weight_shape[0]:
         msg = (
             f"input has {channels} channels but weight of shape {weight_shape} expects "
@@ -291,6 +301,13 @@ def _check_channels(
             f"got {tuple(bias.shape)}"
         )
         raise ValueError(msg)
+
+
+def _describe(spatial: tuple[int, ...], p: ConvTransposeParams) -> str:
+    return (
+        f"the input spatial size {spatial}, kernel_size={p.kernel_size}, stride={p.stride}, "
+        f"padding={p.padding}, output_padding={p.output_padding}, dilation={p.dilation}"
+    )
 
 
 def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
