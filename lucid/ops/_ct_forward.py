@@ -64,6 +64,7 @@ from ._ct_shift import shift
 from ._params import ConvTransposeParams
 
 __all__ = [
+    "EXACT_ON_NONFINITE",
     "FORMULATIONS",
     "choose_formulation",
     "forced_formulation",
@@ -72,6 +73,9 @@ __all__ = [
 ]
 
 FORMULATIONS = ("reshape", "phase", "phase_channels_last", "shift", "scatter", "dense")
+#: Those that form only the products torch forms, so non-finite weights mark the same
+#: outputs; the others multiply weights by padding zeros (see :mod:`._nonfinite`).
+EXACT_ON_NONFINITE = ("reshape", "scatter")
 
 # Set by `use_formulation` (tests, benchmarks) to bypass the automatic choice.
 _FORCED: contextvars.ContextVar[str | None] = contextvars.ContextVar("formulation", default=None)

@@ -21,14 +21,15 @@ peak extra memory on large inputs stays near the size of the output instead of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from .._backend import namespace_name
 from ._autodiff import with_custom_grad
 from ._checks import check_output_size, conv_arrays
 from ._ct_backward import conv_transpose_grads
-from ._ct_forward import choose_formulation, forced_formulation, forward
+from ._ct_forward import EXACT_ON_NONFINITE, choose_formulation, forced_formulation, forward
+from ._nonfinite import unless_nonfinite
 from ._params import (
     ConvTransposeParams,
     output_padding_for_size,
@@ -320,7 +321,12 @@ def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
     xp, p, out_spatial = plan.xp, plan.params, plan.out_spatial
 
     def run(x: Any, weight: Any, bias: Any | None) -> Any:
-        return forward(xp, x, weight, bias, p, out_spatial, plan.formulation)
+        def formulation(name: str) -> Callable[[], Any]:
+            return lambda: forward(xp, x, weight, bias, p, out_spatial, name)
+
+        if plan.formulation in EXACT_ON_NONFINITE:
+            return formulation(plan.formulation)()
+        return unless_nonfinite(xp, weight, formulation(plan.formulation), formulation("scatter"))
 
     def grads(x: Any, weight: Any, gy: Any, needs: tuple[bool, bool, bool]) -> Any:
         # Pixel-major GEMMs are faster on PyTorch and NumPy for ungrouped layers; XLA,
