@@ -24,6 +24,14 @@ from typing import Any, NamedTuple
 import array_api_extra as xpx
 
 from .._backend import namespace_name
+from ._blockwise import (
+    as_chunked,
+    blockwise_conv,
+    chunk_starts,
+    chunked,
+    forward_window,
+    local_array,
+)
 from ._checks import check_output_size, conv_arrays
 from ._ct_geometry import tap_windows
 from ._params import ConvParams, conv_output_size, validate_conv_params
@@ -147,6 +155,8 @@ def conv_nd(
 ) -> Any:
     """Convolution over ``ndim`` spatial dimensions; see :func:`conv2d`."""
     args = (stride, padding, dilation, groups, ndim)
+    if chunked(input, weight, bias):
+        return _chunked(input, weight, bias, args)
     plan = cached_plan(
         signature((input, weight, bias), ("conv", *args)),
         lambda: _plan(input, weight, bias, *args),
@@ -155,6 +165,31 @@ def conv_nd(
     y = _conv(plan.xp, x, weight, plan.params, plan.out_spatial, plan.backend)
     if bias is not None:
         y = y + plan.xp.reshape(bias, (1, -1) + (1,) * ndim)
+    return y if plan.batched else y[0, ...]
+
+
+def _chunked(input: Any, weight: Any, bias: Any | None, args: tuple[Any, ...]) -> Any:
+    """A chunked (Dask) input: the output in blocks, each from its input rows and halo."""
+    plan = _plan(*as_chunked(input, weight, bias), *args)
+    p, ndim = plan.params, args[-1]
+    x = input if plan.batched else input[None, ...]
+    weight, bias = (None if a is None else local_array(a) for a in (weight, bias))
+    windows = [
+        forward_window(n, k, s, pad, d)
+        for n, k, s, pad, d in zip(x.shape[2:], p.kernel_size, p.stride, p.padding, p.dilation)
+    ]
+    edges = [
+        [-(-(start + pad[0]) // s) for start in chunk_starts(c)]
+        for c, s, pad in zip(x.chunks[2:], p.stride, p.padding)
+    ]
+
+    def local(window: Any, weight: Any) -> Any:
+        return conv_nd(window, weight, None, p.stride, 0, p.dilation, p.groups, ndim=ndim)
+
+    out_shape = (x.shape[0], weight.shape[0], *plan.out_spatial)
+    y = blockwise_conv(x, out_shape, edges, windows, local, weight, x.dtype)
+    if bias is not None:
+        y = y + plan.xp.reshape(plan.xp.asarray(bias), (1, -1) + (1,) * ndim)
     return y if plan.batched else y[0, ...]
 
 

@@ -26,6 +26,14 @@ from typing import Any, NamedTuple
 
 from .._backend import namespace_name
 from ._autodiff import with_custom_grad
+from ._blockwise import (
+    as_chunked,
+    blockwise_conv,
+    chunk_starts,
+    chunked,
+    local_array,
+    transposed_window,
+)
 from ._checks import check_output_size, conv_arrays
 from ._ct_backward import conv_transpose_grads
 from ._ct_forward import EXACT_ON_NONFINITE, choose_formulation, forced_formulation, forward
@@ -207,6 +215,8 @@ def conv_transpose_nd(
 ) -> Any:
     """Transposed convolution over ``ndim`` spatial dimensions; see :func:`conv_transpose2d`."""
     args = (stride, padding, output_padding, groups, dilation, output_size, ndim)
+    if chunked(input, weight, bias):
+        return _chunked(input, weight, bias, args)
     plan = cached_plan(
         signature((input, weight, bias), ("conv_transpose", *args, forced_formulation())),
         lambda: _plan(input, weight, bias, *args),
@@ -302,6 +312,30 @@ def _check_channels(
             f"got {tuple(bias.shape)}"
         )
         raise ValueError(msg)
+
+
+def _chunked(input: Any, weight: Any, bias: Any | None, args: tuple[Any, ...]) -> Any:
+    """A chunked (Dask) input: the output in blocks, each from its input rows."""
+    plan = _plan(*as_chunked(input, weight, bias), *args)
+    p, ndim = plan.params, args[-1]
+    x = input if plan.batched else input[None, ...]
+    weight, bias = (None if a is None else local_array(a) for a in (weight, bias))
+    windows = [
+        transposed_window(n, k, s, pad, d)
+        for n, k, s, pad, d in zip(x.shape[2:], p.kernel_size, p.stride, p.padding, p.dilation)
+    ]
+    edges = [[start * s for start in chunk_starts(c)] for c, s in zip(x.chunks[2:], p.stride)]
+
+    def local(window: Any, weight: Any) -> Any:
+        return conv_transpose_nd(
+            window, weight, None, p.stride, 0, 0, p.groups, p.dilation, ndim=ndim
+        )
+
+    out_shape = (x.shape[0], weight.shape[1] * p.groups, *plan.out_spatial)
+    y = blockwise_conv(x, out_shape, edges, windows, local, weight, x.dtype)
+    if bias is not None:
+        y = y + plan.xp.reshape(plan.xp.asarray(bias), (1, -1) + (1,) * ndim)
+    return y if plan.batched else y[0, ...]
 
 
 def _describe(spatial: tuple[int, ...], p: ConvTransposeParams) -> str:
