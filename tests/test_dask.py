@@ -131,14 +131,13 @@ def test_blocks_beyond_every_input_are_zero_plus_bias():
 
 
 def test_cluster_upsamples_an_output_larger_than_any_worker():
-    """2 workers, 1 thread and 300 MiB each; the output is 512 MiB of float32."""
+    """2 workers, 1 thread and 400 MiB each; the output is 512 MiB of float32."""
     distributed = pytest.importorskip("distributed")
-    limit = 300 * 2**20
+    limit = 400 * 2**20
     rng = np.random.default_rng(1)
     x = rng.standard_normal((64, 8, 128, 128)).astype(np.float32)
     w = (rng.standard_normal((8, 32, 4, 4)) / 8).astype(np.float32)
     b = rng.standard_normal(32).astype(np.float32)
-    chunked = da.from_array(x, chunks=(4, 8, 128, 128))
     started = time.monotonic()
     with (
         distributed.LocalCluster(
@@ -151,6 +150,9 @@ def test_cluster_upsamples_an_output_larger_than_any_worker():
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
+        # the data on a worker, as a loaded data set would be, not inside the graph
+        stored = da.from_delayed(client.scatter(x), x.shape, x.dtype)
+        chunked = stored.rechunk((4, 8, 128, 128))
         y = ops.conv_transpose2d(chunked, w, b, stride=2, padding=1)
         assert y.nbytes == 512 * 2**20 and y.nbytes > limit
         sums, squares = da.compute(y.sum(axis=(0, 2, 3)), (y * y).sum(axis=(0, 2, 3)))
