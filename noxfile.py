@@ -52,6 +52,20 @@ def tests(session: nox.Session, backend: str) -> None:
 
 
 @nox.session
+@nox.parametrize("backend", list(BACKEND_EXTRAS))
+def fuzz(session: nox.Session, backend: str) -> None:
+    """The differential fuzz against torch with a larger budget and a seed of your choice:
+    ``nox -s fuzz -- --fuzz-seconds 600 --hypothesis-seed 1234`` (each failure prints a
+    one-line reproducer)."""
+    install_lucid(session, BACKEND_EXTRAS[backend])
+    args = session.posargs or ["--fuzz-seconds=300"]
+    session.run(
+        "pytest", "conformance/test_fuzz.py", f"--backend={backend}", "-n=2", "-p",
+        "no:cacheprovider", "-s", *args,
+    )  # fmt: skip
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) over everything, mypy over the package."""
     session.install("ruff", "mypy", "numpy", "array-api-compat", "array-api-extra")

@@ -8,6 +8,7 @@ instead of loading it globally, so Hypothesis settings elsewhere are untouched.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # The backend fixture only returns a cached description of the backend, so reusing
@@ -15,3 +16,12 @@ from hypothesis import HealthCheck, settings
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
 settings.register_profile("lucid-ci", derandomize=True, max_examples=60, **_COMMON)
 settings.register_profile("lucid-thorough", max_examples=1000, **_COMMON)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fuzz-seconds",
+        type=float,
+        default=25.0,
+        help="time box of each differential-fuzz test (conformance/test_fuzz.py)",
+    )

@@ -407,3 +407,23 @@ def test_first_call_is_connected_to_torch_autograd(cls, rank):
     eager.weight.grad = eager.bias.grad = None
     eager(x).sum().backward()
     torch.testing.assert_close(m.weight.grad, eager.weight.grad)
+
+
+@pytest.mark.parametrize(("cls", "rank"), LAZY_CLASSES, ids=lambda v: getattr(v, "__name__", v))
+def test_rejected_first_call_consumes_no_randomness(backend, cls, rank):
+    # An input too small for the kernel (for a transposed one, for its padding) is
+    # refused by the first call; the weights then drawn must be a clean seeded run's.
+    padding = 4 if "Transpose" in cls.__name__ else 0
+    small = backend.asarray(np.ones((1, 3, *([1] * rank))), "float32")
+    good = backend.asarray(np.ones((1, 3, *([9] * rank))), "float32")
+    lucid.manual_seed(7)
+    m = cls(2, kernel_size=3, padding=padding)
+    with pytest.raises(ValueError, match="not positive"):
+        m(small)
+    assert m.has_uninitialized_params()
+    m(good)
+    lucid.manual_seed(7)
+    clean = cls(2, kernel_size=3, padding=padding)
+    clean(good)
+    np.testing.assert_array_equal(to_numpy(m.weight), to_numpy(clean.weight))
+    np.testing.assert_array_equal(to_numpy(m.bias), to_numpy(clean.bias))

@@ -8,6 +8,7 @@ gradients against autodiff through the forward.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -249,3 +250,52 @@ def test_backward_gemms_match_torch_in_every_layout(
     for g_got, g_want in zip(got[:2], want):
         assert_close(g_got, g_want.numpy(), backend=backend, dtype="float64")
     assert_close(got[2], gy.sum(axis=(0, 2, 3)), backend=backend, dtype="float64")
+
+
+NON_FINITE = {
+    "inf-weight": lambda x, w, b: w.__setitem__((1, 2, 0, 3), np.inf),
+    "nan-weight": lambda x, w, b: w.__setitem__((0, 0, 3, 3), np.nan),
+    "neg-inf-bias": lambda x, w, b: b.__setitem__(1, -np.inf),
+    "inf-meets-inf": lambda x, w, b: (
+        w.__setitem__((0, 1, 0, 0), -np.inf),
+        x.__setitem__((0, 0, 2, 2), np.inf),
+    ),
+    "overflowing-products": lambda x, w, b: (
+        w.__setitem__((1, 0, 1, 2), 1e30),
+        x.__setitem__((0, 1, 3, 1), 1e30),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(NON_FINITE))
+@pytest.mark.parametrize("formulation", [None, *GENERAL])
+def test_non_finite_weights_mark_the_outputs_torch_marks(
+    backend: Backend, formulation: str | None, case: str
+) -> None:
+    """NaN exactly where torch has NaN, inf where it has inf, the rest close: a weight
+    multiplied by the zeros of padding must not turn finite outputs NaN."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 2, 6, 5)).astype(np.float32)
+    w = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    NON_FINITE[case](x, w, b)
+    want = F.conv_transpose2d(*(torch.tensor(a) for a in (x, w, b)), 2, 1).numpy()
+    assert np.isfinite(want).any() and not np.isfinite(want).all()
+
+    def run(x: Any, w: Any, b: Any) -> Any:
+        if formulation is None:
+            return conv_transpose2d(x, w, b, stride=2, padding=1)
+        with use_formulation(formulation):
+            return conv_transpose2d(x, w, b, stride=2, padding=1)
+
+    results = [run(*(backend.asarray(a) for a in (x, w, b)))]
+    if backend.name == "jax" and formulation is None:  # traced: decided when it runs
+        import jax
+
+        results.append(jax.jit(run)(*(backend.asarray(a) for a in (x, w, b))))
+    for result in results:
+        got = backend.to_numpy(result)
+        for mark in (np.isnan, np.isposinf, np.isneginf):
+            np.testing.assert_array_equal(mark(got), mark(want))
+        finite = np.isfinite(want)
+        np.testing.assert_allclose(got[finite], want[finite], rtol=1e-5, atol=1e-4)

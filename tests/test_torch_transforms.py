@@ -145,3 +145,21 @@ def test_explain_finds_one_graph_and_no_break() -> None:
     x, w = _tensors(6, (1, 2, 3, 3), (2, 2, 2, 2))
     explained = torch._dynamo.explain(lambda x: ops.conv_transpose2d(x, w, stride=2))(x)
     assert explained.graph_break_count == 0 and explained.graph_count == 1
+
+
+def test_compiled_non_finite_weights_mark_the_outputs_torch_marks() -> None:
+    """Under torch.compile the finite-weight check is a torch.cond in the graph: an inf
+    weight still reaches exactly the outputs torch's own op marks."""
+    x, w, b = _tensors(7, (2, 4, 5, 6), (4, 3, 4, 4), (3,))
+    with torch.no_grad():
+        w[1, 2, 0, 3] = float("inf")
+    compiled = torch.compile(
+        lambda x, w, b: ops.conv_transpose2d(x, w, b, 2, 1), fullgraph=True, backend="aot_eager"
+    )
+    with torch.no_grad(), use_formulation("phase"):  # phase multiplies padding zeros
+        got, want = compiled(x, w, b), functional.conv_transpose2d(x, w, b, 2, 1)
+    for mark in (torch.isnan, torch.isposinf, torch.isneginf):
+        assert torch.equal(mark(got), mark(want))
+    finite = torch.isfinite(want)
+    assert not finite.all()
+    torch.testing.assert_close(got[finite], want[finite])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import array_api_compat
@@ -77,6 +78,12 @@ class ArrayBackend:
     differentiable: ClassVar[bool] = False
     #: The prefix of ``str(dtype)`` for the library's dtype objects, e.g. ``'torch.'``.
     dtype_prefix: ClassVar[str] = ""
+    #: Whether arrays are computed lazily in blocks, possibly larger than memory (Dask):
+    #: the ops then work block by block and size checks skip the memory bound.
+    out_of_core: ClassVar[bool] = False
+    #: The library of an out-of-core backend's blocks (Dask's: NumPy), whose arrays, as
+    #: parameters, compute beside this one's (a module's weights beside a Dask input).
+    block_backend: ClassVar[str | None] = None
     #: Whether the library has its own convolutions to measure lucid against.
     native_convolutions: ClassVar[bool] = False
     #: What :meth:`compiled` compiles with, for reports (``None``: nothing).
@@ -147,6 +154,11 @@ class ArrayBackend:
     def same_place(self, a: Array, b: Array) -> bool:
         """Whether arrays ``a`` and ``b`` can meet in one computation without a move."""
         return bool(self.device_of(a) == self.device_of(b))
+
+    def cond(self, pred: Array, if_true: Callable[[], Any], if_false: Callable[[], Any]) -> Any:
+        """``if_true()`` where the 0-d boolean array ``pred`` holds, else ``if_false()``;
+        under a tracing compiler the compiled program decides when it runs."""
+        return if_true() if bool(pred) else if_false()
 
     def device_hint(self, x: Array, label: str) -> str:
         """What to write after ``device=`` to put a module where input ``x`` is."""

@@ -17,6 +17,8 @@ class DaskBackend(ArrayBackend):
     name = "dask"
     module = "dask"
     distribution = "dask[array]"
+    out_of_core = True
+    block_backend = "numpy"
 
     def is_array(self, x: Any) -> bool:
         return bool(array_api_compat.is_dask_array(x))

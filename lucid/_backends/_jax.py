@@ -167,6 +167,13 @@ class JaxBackend(ArrayBackend):
     def device_hint(self, x: Array, label: str) -> str:
         return "x.devices()" if len(x.devices()) > 1 else repr(label)
 
+    def cond(self, pred: Array, if_true: Callable[[], Any], if_false: Callable[[], Any]) -> Any:
+        if not self.is_tracer(pred):
+            return super().cond(pred, if_true, if_false)
+        import jax
+
+        return jax.lax.cond(pred, if_true, if_false)
+
     def is_tracer(self, x: Any) -> bool:
         jax = sys.modules.get("jax")
         return jax is not None and isinstance(x, jax.core.Tracer)

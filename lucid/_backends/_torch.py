@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import array_api_compat
@@ -84,6 +85,15 @@ class TorchBackend(ArrayBackend):
 
     def detach(self, x: Array) -> Array:
         return x.detach()
+
+    def cond(self, pred: Array, if_true: Callable[[], Any], if_false: Callable[[], Any]) -> Any:
+        import torch
+
+        if not torch.compiler.is_compiling():
+            return super().cond(pred, if_true, if_false)
+        # bool() of a traced tensor is a graph break: the compiled graph branches itself.
+        # Its branches must agree on strides, and a formulation may return a cropped view.
+        return torch.cond(pred, lambda: if_true().contiguous(), lambda: if_false().contiguous())
 
     def inference(self) -> Any:
         import torch

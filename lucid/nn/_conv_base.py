@@ -471,6 +471,8 @@ class _LazyConvMixin(LazyModuleMixin):
                 f"{kind}, got {type(array).__module__}.{type(array).__name__}"
             )
             raise TypeError(msg)
+        # From a Dask input, the parameters are made in NumPy, the library of its blocks.
+        source = _blocks_of(array) or source
         backend, device, dtype = self._lazy_target()
         target = backend or source
         if target != source and not loading:
@@ -659,3 +661,9 @@ def _replicated(array: Array) -> Any:
     if devices is None or len(devices) <= 1:
         return device
     return owner.native_device(sorted(devices, key=lambda d: d.id))
+
+
+def _blocks_of(array: Array) -> str | None:
+    """The backend of an out-of-core array's blocks (NumPy for Dask), else ``None``."""
+    owner = of(array)
+    return None if owner is None else owner.block_backend

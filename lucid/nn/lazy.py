@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from .. import random as _random
 from .._backends import dtype_name, parse_device
 from .._typing import Array, DeviceLike, DTypeLike
 from .module import Module, _as_parameter
@@ -78,12 +79,19 @@ class LazyModuleMixin:
         with _lock:
             if not _pending(self, names):
                 return
-            params, config = self._lazy_create(x)
-            # Parameters first, so the first output is connected to the autograd of the
-            # very tensors that get installed (on torch: leaves requiring grad).
-            params = {name: _as_parameter(value) for name, value in params.items()}
-            if first_use is not None:
-                first_use(params)
+            # A rejected first input must leave no trace, not even in the random stream:
+            # the next call then draws the weights a clean seeded run draws.
+            stream = _random.get_rng_state()
+            try:
+                params, config = self._lazy_create(x)
+                # Parameters first, so the first output is connected to the autograd of
+                # the very tensors that get installed (on torch: leaves requiring grad).
+                params = {name: _as_parameter(value) for name, value in params.items()}
+                if first_use is not None:
+                    first_use(params)
+            except BaseException:
+                _random.set_rng_state(stream)
+                raise
             self._lazy_commit(params, config)
 
     def _lazy_create(self, x: Array) -> tuple[dict[str, Array | None], dict[str, Any]]:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import os
 from typing import Any
 
 import array_api_compat
 
+from .. import _backends
+
 __all__ = [
+    "check_output_size",
     "common_namespace",
     "conv_arrays",
     "describe",
@@ -21,6 +26,14 @@ def describe(array: Any) -> str:
     cls = type(array)
     module = cls.__module__.split(".")[0]
     return f"{module}.{cls.__name__}"
+
+
+def require_arrays(**arrays: Any) -> None:
+    """``TypeError`` naming the first of ``arrays`` that is ``None`` or not an array."""
+    for name, array in arrays.items():
+        if not array_api_compat.is_array_api_obj(array):
+            msg = f"{name} must be an array of an Array API library, got {describe(array)}"
+            raise TypeError(msg)
 
 
 def common_namespace(**arrays: Any) -> Any:
@@ -112,6 +125,7 @@ def conv_arrays(
     Checks one namespace, one real floating dtype, the input's rank and the weight's
     rank (``weight_axes`` names its two leading axes, e.g. ``'C_out, C_in // groups'``).
     """
+    require_arrays(input=input, weight=weight)
     xp = common_namespace(input=input, weight=weight, bias=bias)
     require_float_dtype(xp, input=input, weight=weight, bias=bias)
     batched = is_batched(input, ndim, kind)
@@ -122,3 +136,58 @@ def conv_arrays(
         )
         raise ValueError(msg)
     return xp, batched
+
+
+# Sizes are Python ints and can be astronomically large (``stride=10**30``); past this
+# no library can index the result, so the call is refused whatever the machine.
+_MAX_ELEMENTS = 2**62
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system that says
+        return None
+
+
+# Read once: planning runs inside torch.compile's trace, which cannot call sysconf.
+_MEMORY = _physical_memory()
+
+
+def check_output_size(input: Any, shape: tuple[int, ...], what: str) -> None:
+    """``ValueError`` before any allocation when an output of ``shape`` cannot exist.
+
+    An output with more elements than any library can index is refused everywhere; one
+    with more bytes than this machine's physical memory is refused unless ``input`` is a
+    Dask array, which computes out of core in blocks.  ``what`` names the
+    hyper-parameters that made the shape, for the message.
+    """
+    elements = math.prod(shape)
+    size = elements * _itemsize(input)
+    backend = _backends.of(input)
+    memory = None if backend is not None and backend.out_of_core else _MEMORY
+    if elements <= _MAX_ELEMENTS and (memory is None or size <= memory):
+        return
+    limit = (
+        f"more than the {_MAX_ELEMENTS} elements any array library can index"
+        if elements > _MAX_ELEMENTS
+        else f"more than this machine's {_gib(memory or 0)} of memory"
+    )
+    msg = (
+        f"the output would have shape {shape}: {elements} elements ({_gib(size)} of "
+        f"{str(input.dtype).rsplit('.', 1)[-1]}), {limit}; check {what}"
+    )
+    raise ValueError(msg)
+
+
+def _itemsize(array: Any) -> int:
+    dtype = array.dtype
+    itemsize = getattr(dtype, "itemsize", None)  # NumPy, JAX, PyTorch, CuPy dtypes
+    if isinstance(itemsize, int):
+        return itemsize
+    xp = array_api_compat.array_namespace(array)
+    return int(xp.finfo(dtype).bits) // 8
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:.3g} GiB"

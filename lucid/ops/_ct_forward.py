@@ -70,6 +70,7 @@ from ._params import ConvTransposeParams
 from ._traits import DEFAULT, Traits
 
 __all__ = [
+    "EXACT_ON_NONFINITE",
     "FORMULATIONS",
     "applies",
     "candidates",
@@ -80,6 +81,9 @@ __all__ = [
 ]
 
 FORMULATIONS = ("reshape", "phase", "phase_channels_last", "shift", "scatter", "dense")
+#: Those that form only the products torch forms, so non-finite weights mark the same
+#: outputs; the others multiply weights by padding zeros (see :mod:`._nonfinite`).
+EXACT_ON_NONFINITE = ("reshape", "scatter")
 
 # Set by `use_formulation` (tests, benchmarks) to bypass the automatic choice.
 _FORCED: ScopedSetting[str | None] = ScopedSetting(None)

@@ -51,7 +51,10 @@ def signature(arrays: tuple[Any, ...], hyper: tuple[object, ...]) -> tuple[Any, 
         frozen = tuple(_freeze(v) for v in hyper)
     except _UnkeyableError:
         return None
-    described = tuple(None if a is None else (type(a), tuple(a.shape), a.dtype) for a in arrays)
+    try:
+        described = tuple(None if a is None else (type(a), tuple(a.shape), a.dtype) for a in arrays)
+    except (AttributeError, TypeError):  # not an array: the validation names it
+        return None
     return (*described, *frozen)
 
 

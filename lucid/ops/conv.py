@@ -25,7 +25,15 @@ import array_api_extra as xpx
 
 from .._backend import namespace_name
 from ._autocast import autocast_arrays
-from ._checks import conv_arrays
+from ._blockwise import (
+    as_chunked,
+    blockwise_conv,
+    chunk_starts,
+    chunked,
+    forward_window,
+    local_array,
+)
+from ._checks import check_output_size, conv_arrays
 from ._ct_geometry import tap_windows
 from ._params import ConvParams, conv_output_size, validate_conv_params
 from ._plans import cached_plan, signature
@@ -144,6 +152,8 @@ def conv_nd(
     """Convolution over ``ndim`` spatial dimensions; see :func:`conv2d`."""
     input, weight, bias = autocast_arrays(input, weight, bias)
     args = (stride, padding, dilation, groups, ndim)
+    if chunked(input, weight, bias):
+        return _chunked(input, weight, bias, args)
     plan = cached_plan(
         signature((input, weight, bias), ("conv", *args)),
         lambda: _plan(input, weight, bias, *args),
@@ -152,6 +162,31 @@ def conv_nd(
     y = _conv(plan.xp, x, weight, plan.params, plan.out_spatial, plan.traits)
     if bias is not None:
         y = y + plan.xp.reshape(bias, (1, -1) + (1,) * ndim)
+    return y if plan.batched else y[0, ...]
+
+
+def _chunked(input: Any, weight: Any, bias: Any | None, args: tuple[Any, ...]) -> Any:
+    """A chunked (Dask) input: the output in blocks, each from its input rows and halo."""
+    plan = _plan(*as_chunked(input, weight, bias), *args)
+    p, ndim = plan.params, args[-1]
+    x = input if plan.batched else input[None, ...]
+    weight, bias = (None if a is None else local_array(a) for a in (weight, bias))
+    windows = [
+        forward_window(n, k, s, pad, d)
+        for n, k, s, pad, d in zip(x.shape[2:], p.kernel_size, p.stride, p.padding, p.dilation)
+    ]
+    edges = [
+        [-(-(start + pad[0]) // s) for start in chunk_starts(c)]
+        for c, s, pad in zip(x.chunks[2:], p.stride, p.padding)
+    ]
+
+    def local(window: Any, weight: Any) -> Any:
+        return conv_nd(window, weight, None, p.stride, 0, p.dilation, p.groups, ndim=ndim)
+
+    out_shape = (x.shape[0], weight.shape[0], *plan.out_spatial)
+    y = blockwise_conv(x, out_shape, edges, windows, local, weight, x.dtype)
+    if bias is not None:
+        y = y + plan.xp.reshape(plan.xp.asarray(bias), (1, -1) + (1,) * ndim)
     return y if plan.batched else y[0, ...]
 
 
@@ -188,6 +223,13 @@ def _plan(
             f"the dilated kernel (kernel_size={params.kernel_size}, dilation={params.dilation})"
         )
         raise ValueError(msg)
+    out_shape = (*input.shape[:-ndim][:-1], weight.shape[0], *out_spatial)
+    check_output_size(
+        input,
+        out_shape,
+        f"the input spatial size {spatial}, kernel_size={params.kernel_size}, "
+        f"stride={params.stride}, padding={params.padding}, dilation={params.dilation}",
+    )
     return _Plan(xp, batched, params, out_spatial, traits(namespace_name(xp)))
 
 
@@ -195,6 +237,14 @@ def _check_channels(
     channels: int, weight_shape: tuple[int, ...], bias: Any | None, groups: int
 ) -> None:
     out_channels = weight_shape[0]
+    if channels == 0 or out_channels == 0:
+        # torch refuses no output channels, and for no input channels returns an empty
+        # tensor whose channel count contradicts its weight: both are bugs in the model
+        msg = (
+            f"a convolution needs input and output channels, got {channels} input channels "
+            f"and weight of shape {weight_shape} (weight.shape[0] output channels)"
+        )
+        raise ValueError(msg)
     if out_channels % groups:
         msg = (
             f"out_channels (weight.shape[0] = {out_channels}) must be divisible by "

@@ -21,16 +21,31 @@ peak extra memory on large inputs stays near the size of the output instead of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from .._backend import namespace_name
 from . import _autotune
 from ._autocast import autocast_arrays
 from ._autodiff import with_custom_grad
-from ._checks import conv_arrays
+from ._blockwise import (
+    as_chunked,
+    blockwise_conv,
+    chunk_starts,
+    chunked,
+    local_array,
+    transposed_window,
+)
+from ._checks import check_output_size, conv_arrays
 from ._ct_backward import conv_transpose_grads
-from ._ct_forward import candidates, choose_formulation, forced_formulation, forward
+from ._ct_forward import (
+    EXACT_ON_NONFINITE,
+    candidates,
+    choose_formulation,
+    forced_formulation,
+    forward,
+)
+from ._nonfinite import unless_nonfinite
 from ._params import (
     ConvTransposeParams,
     output_padding_for_size,
@@ -210,6 +225,8 @@ def conv_transpose_nd(
     """Transposed convolution over ``ndim`` spatial dimensions; see :func:`conv_transpose2d`."""
     input, weight, bias = autocast_arrays(input, weight, bias)
     args = (stride, padding, output_padding, groups, dilation, output_size, ndim)
+    if chunked(input, weight, bias):
+        return _chunked(input, weight, bias, args)
     tune = _autotune.autotune_enabled()
     plan = cached_plan(
         signature(
@@ -277,6 +294,8 @@ def _plan(
             f"stride={params.stride}, padding={params.padding}, dilation={params.dilation}"
         )
         raise ValueError(msg)
+    out_shape = (input.shape[0], weight.shape[1] * params.groups, *out_spatial)
+    check_output_size(input, out_shape if batched else out_shape[1:], _describe(spatial, params))
     known = traits(namespace_name(xp))
     batch_shape = (input.shape[0] if batched else 1, channels, *spatial)
     c_out = weight.shape[1] * params.groups
@@ -313,6 +332,14 @@ def _tuned(
 def _check_channels(
     channels: int, weight_shape: tuple[int, ...], bias: Any | None, groups: int
 ) -> None:
+    if channels == 0 or weight_shape[1] == 0:
+        # torch refuses both; an empty layer is a bug in the model, not a result
+        msg = (
+            f"a transposed convolution needs input and output channels, got {channels} input "
+            f"channels and weight of shape {weight_shape} (weight.shape[1] * groups output "
+            f"channels)"
+        )
+        raise ValueError(msg)
     if channels != weight_shape[0]:
         msg = (
             f"input has {channels} channels but weight of shape {weight_shape} expects "
@@ -331,6 +358,37 @@ def _check_channels(
         raise ValueError(msg)
 
 
+def _chunked(input: Any, weight: Any, bias: Any | None, args: tuple[Any, ...]) -> Any:
+    """A chunked (Dask) input: the output in blocks, each from its input rows."""
+    plan = _plan(*as_chunked(input, weight, bias), *args)
+    p, ndim = plan.params, args[-1]
+    x = input if plan.batched else input[None, ...]
+    weight, bias = (None if a is None else local_array(a) for a in (weight, bias))
+    windows = [
+        transposed_window(n, k, s, pad, d)
+        for n, k, s, pad, d in zip(x.shape[2:], p.kernel_size, p.stride, p.padding, p.dilation)
+    ]
+    edges = [[start * s for start in chunk_starts(c)] for c, s in zip(x.chunks[2:], p.stride)]
+
+    def local(window: Any, weight: Any) -> Any:
+        return conv_transpose_nd(
+            window, weight, None, p.stride, 0, 0, p.groups, p.dilation, ndim=ndim
+        )
+
+    out_shape = (x.shape[0], weight.shape[1] * p.groups, *plan.out_spatial)
+    y = blockwise_conv(x, out_shape, edges, windows, local, weight, x.dtype)
+    if bias is not None:
+        y = y + plan.xp.reshape(plan.xp.asarray(bias), (1, -1) + (1,) * ndim)
+    return y if plan.batched else y[0, ...]
+
+
+def _describe(spatial: tuple[int, ...], p: ConvTransposeParams) -> str:
+    return (
+        f"the input spatial size {spatial}, kernel_size={p.kernel_size}, stride={p.stride}, "
+        f"padding={p.padding}, output_padding={p.output_padding}, dilation={p.dilation}"
+    )
+
+
 def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
     """The algorithm on validated, batched input; returns ``(N, C_out, *out_spatial)``.
 
@@ -341,7 +399,12 @@ def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
     xp, p, out_spatial = plan.xp, plan.params, plan.out_spatial
 
     def run(x: Any, weight: Any, bias: Any | None) -> Any:
-        return forward(xp, x, weight, bias, p, out_spatial, plan.formulation, plan.traits)
+        def formulation(name: str) -> Callable[[], Any]:
+            return lambda: forward(xp, x, weight, bias, p, out_spatial, name, plan.traits)
+
+        if plan.formulation in EXACT_ON_NONFINITE:
+            return formulation(plan.formulation)()
+        return unless_nonfinite(xp, weight, formulation(plan.formulation), formulation("scatter"))
 
     def grads(x: Any, weight: Any, gy: Any, needs: tuple[bool, bool, bool]) -> Any:
         # Pixel-major GEMMs are faster on PyTorch and NumPy for ungrouped layers; XLA,

@@ -1,0 +1,32 @@
+"""Non-finite weights: run the formulation that marks exactly the outputs torch marks.
+
+The fast formulations multiply the weight by the zeros of padded or dilated windows,
+and ``0 * inf`` is NaN, so one non-finite weight would turn outputs NaN that torch
+leaves finite (torch forms a product only where an input pixel's tap lands).  The
+``scatter`` formulation forms only those products.  Checking the weight costs one
+reduction over it, about ``1 / (N * pixels)`` of the layer's own work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import _backends
+
+__all__ = ["unless_nonfinite"]
+
+
+def unless_nonfinite(
+    xp: Any, weight: Any, fast: Callable[[], Any], exact: Callable[[], Any]
+) -> Any:
+    """``fast()`` when every entry of ``weight`` is finite, else ``exact()``.
+
+    Under a tracing compiler (``jax.jit``, ``torch.compile``) the compiled program makes
+    the choice when it runs (the backend's :meth:`~lucid._backends.ArrayBackend.cond`).
+    """
+    backend = _backends.of(weight)
+    finite = xp.all(xp.isfinite(weight))
+    if backend is None:  # an Array API library lucid has no backend object for
+        return fast() if bool(finite) else exact()
+    return backend.cond(finite, fast, exact)
