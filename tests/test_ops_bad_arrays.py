@@ -133,3 +133,39 @@ def test_empty_channels_behave_as_in_torch(
             reference(*(torch.from_numpy(d) for d in data))
     else:  # torch answers with no channels at all, contradicting its weight's 6
         assert reference(*(torch.from_numpy(d) for d in data)).shape[1] == 0
+
+
+# Every other public op, with the fewest further arguments it needs.
+_OTHER_OPS: dict[str, Any] = {
+    "linear": lambda a: ops.linear(a, np.ones((5, 4), np.float32)),
+    "batch_norm": lambda a: ops.batch_norm(a, None, None, training=True),
+    "batch_norm_stats": lambda a: ops.batch_norm_stats(a, np.zeros(3), np.ones(3)),
+    "group_norm": lambda a: ops.group_norm(a, 1),
+    "layer_norm": lambda a: ops.layer_norm(a, (4,)),
+    "dropout": lambda a: ops.dropout(a, 0.5),
+    "interpolate": lambda a: ops.interpolate(a, scale_factor=2),
+    "pixel_shuffle": lambda a: ops.pixel_shuffle(a, 2),
+    "pixel_unshuffle": lambda a: ops.pixel_unshuffle(a, 2),
+}
+for _name in ("relu", "leaky_relu", "gelu", "silu", "elu", "softplus", "hardtanh", "relu6"):
+    _OTHER_OPS[_name] = getattr(ops, _name)
+_OTHER_OPS["sigmoid"], _OTHER_OPS["tanh"] = ops.sigmoid, ops.tanh
+_NOT_ARRAY_OPS = {"autotune", "use_custom_grad", "conv_transpose_output_size"}
+
+
+def test_every_public_op_is_covered() -> None:
+    convolutions = {op.__name__ for op in (*TRANSPOSED.values(), *FORWARD.values())}
+    assert set(ops.__all__) == convolutions | set(_OTHER_OPS) | _NOT_ARRAY_OPS
+
+
+@pytest.mark.parametrize("name", sorted(_OTHER_OPS))
+@pytest.mark.parametrize("value", [None, [[1.0, 2.0]]], ids=["None", "list"])
+def test_other_ops_name_a_non_array_input(name: str, value: Any) -> None:
+    shown = re.escape(f"builtins.{type(value).__name__}")
+    with pytest.raises(TypeError, match=rf"(^|: )input must be an array .*got {shown}$"):
+        _OTHER_OPS[name](value)
+
+
+def test_linear_names_a_missing_weight() -> None:
+    with pytest.raises(TypeError, match=r"^weight must be an array .*got builtins.NoneType$"):
+        ops.linear(np.ones((2, 4), np.float32), None)

@@ -17,6 +17,7 @@ __all__ = [
     "describe",
     "floating_dtype_names",
     "is_batched",
+    "require_arrays",
     "require_float_dtype",
 ]
 
@@ -40,7 +41,9 @@ def common_namespace(**arrays: Any) -> Any:
     """The one Array API namespace shared by every non-None array in ``arrays``.
 
     Raises ``TypeError`` naming both arrays when they come from different libraries.
+    The first of ``arrays`` (the input) is required; the others may be ``None``.
     """
+    require_arrays(**dict([next(iter(arrays.items()))]))
     present = {name: a for name, a in arrays.items() if a is not None}
     first_name, first = next(iter(present.items()))
     try:

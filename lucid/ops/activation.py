@@ -15,6 +15,7 @@ from typing import Any
 
 import array_api_compat
 
+from ._checks import describe
 from ._special import erf
 
 __all__ = [
@@ -49,7 +50,7 @@ def _floating(x: Any, op: str) -> Any:
     try:
         xp = array_api_compat.array_namespace(x)
     except TypeError:
-        msg = f"{op} expects an array of an Array API library, got {type(x).__name__}"
+        msg = f"{op}: input must be an array of an Array API library, got {describe(x)}"
         raise TypeError(msg) from None
     if not xp.isdtype(x.dtype, "real floating"):
         msg = f"{op} expects a real floating array (float32 or float64), got dtype {x.dtype}"

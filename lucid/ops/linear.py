@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._checks import common_namespace, require_float_dtype
+from ._checks import common_namespace, require_arrays, require_float_dtype
 
 __all__ = ["linear"]
 
@@ -28,6 +28,7 @@ def linear(input: Any, weight: Any, bias: Any | None = None) -> Any:
     >>> linear(np.ones((2, 3)), np.ones((4, 3)), np.arange(4.0)).tolist()
     [[3.0, 4.0, 5.0, 6.0], [3.0, 4.0, 5.0, 6.0]]
     """
+    require_arrays(input=input, weight=weight)
     xp = common_namespace(input=input, weight=weight, bias=bias)
     require_float_dtype(xp, input=input, weight=weight, bias=bias)
     if weight.ndim != 2:

@@ -17,6 +17,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from ._checks import require_arrays
 from .activation import _floating
 
 __all__ = ["interpolate", "interpolate_output_size", "pixel_shuffle", "pixel_unshuffle"]
@@ -195,6 +196,7 @@ def pixel_shuffle(input: Any, upscale_factor: int) -> Any:
     [[0.0, 1.0], [2.0, 3.0]]
     """
     r = check_factor(upscale_factor, "upscale_factor")
+    require_arrays(input=input)
     xp = array_api_compat.array_namespace(input)
     if input.ndim < 3 or int(input.shape[-3]) % (r * r):
         msg = (
@@ -219,6 +221,7 @@ def pixel_unshuffle(input: Any, downscale_factor: int) -> Any:
     [0.0, 1.0, 2.0, 3.0]
     """
     r = check_factor(downscale_factor, "downscale_factor")
+    require_arrays(input=input)
     xp = array_api_compat.array_namespace(input)
     if input.ndim < 3 or int(input.shape[-1]) % r or int(input.shape[-2]) % r:
         msg = (
