@@ -54,13 +54,15 @@ def forward_window(size: int, k: int, s: int, pad: tuple[int, int], d: int) -> W
 
 
 def blockwise_conv(
+    xp: Any,
     x: Any,
     out_shape: tuple[int, ...],
     spatial_edges: Sequence[Sequence[int]],
     windows: Sequence[Window],
     local: Callable[[np.ndarray, np.ndarray], np.ndarray],
     weight: np.ndarray,
-    dtype: Any,
+    bias: np.ndarray | None,
+    batched: bool,
 ) -> Any:
     """The chunked output of shape ``out_shape`` (batched, channels second).
 
@@ -69,11 +71,12 @@ def blockwise_conv(
     to add around it and where the output range starts in ``local``'s result;
     ``local(window, weight)`` is the convolution of one NumPy input window (no
     padding, no bias); ``weight`` enters the graph once, as one key all tasks share.
+    ``bias`` is added blockwise, and the batch axis dropped unless ``batched``.
     """
     import dask
     import dask.array as da
 
-    ndim = len(windows)
+    ndim, dtype = len(windows), x.dtype
     x = x.rechunk({1: -1})
     batch_chunks = x.chunks[0]
     spatial_chunks = [boundaries(e, n) for e, n in zip(spatial_edges, out_shape[2:])]
@@ -108,7 +111,10 @@ def blockwise_conv(
             return block(index)
         return [nest((*prefix, i), level + 1) for i in grid[level]]
 
-    return da.block(nest((), 0))
+    y = da.block(nest((), 0))
+    if bias is not None:
+        y = y + xp.reshape(xp.asarray(bias), (1, -1) + (1,) * ndim)
+    return y if batched else y[0, ...]
 
 
 def _run_window(

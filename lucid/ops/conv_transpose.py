@@ -376,10 +376,7 @@ def _chunked(input: Any, weight: Any, bias: Any | None, args: tuple[Any, ...]) -
         )
 
     out_shape = (x.shape[0], weight.shape[1] * p.groups, *plan.out_spatial)
-    y = blockwise_conv(x, out_shape, edges, windows, local, weight, x.dtype)
-    if bias is not None:
-        y = y + plan.xp.reshape(plan.xp.asarray(bias), (1, -1) + (1,) * ndim)
-    return y if plan.batched else y[0, ...]
+    return blockwise_conv(plan.xp, x, out_shape, edges, windows, local, weight, bias, plan.batched)
 
 
 def _describe(spatial: tuple[int, ...], p: ConvTransposeParams) -> str:
