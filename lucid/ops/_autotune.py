@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import _backends
 from .._tracing import ScopedSetting
 
 __all__ = [
@@ -44,12 +45,6 @@ __all__ = [
 
 # A thread-local setting, not a ContextVar: torch.compile cannot trace ContextVar.get.
 _ENABLED: ScopedSetting[bool | None] = ScopedSetting(None)
-_DISTRIBUTIONS = {
-    "numpy": "numpy",
-    "torch": "torch",
-    "jax": "jax",
-    "array_api_strict": "array-api-strict",
-}
 _TIMED_CALLS = 3
 
 
@@ -89,8 +84,10 @@ def cache_path() -> Path:
 
 
 def _version(backend: str | None) -> str:
+    """The installed version of ``backend``'s library (its distribution, less extras)."""
     try:
-        return importlib.metadata.version(_DISTRIBUTIONS.get(backend or "", backend or "?"))
+        distribution = _backends.get(backend or "", checked=False).distribution
+        return importlib.metadata.version(distribution.split("[")[0])
     except (importlib.metadata.PackageNotFoundError, ValueError):
         return "unknown"
 
