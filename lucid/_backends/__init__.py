@@ -42,9 +42,10 @@ from ._arrays import (
 from ._base import DTYPE_NAMES, ArrayBackend
 from ._default import default_backend, get_default_backend, set_default_backend
 from ._jax import on_jax
-from ._registry import BACKENDS, check_backend, get, installed, of, of_namespace, owner_of
+from ._registry import ALL, BACKENDS, check_backend, get, installed, of, of_namespace, owner_of
 
 __all__ = [
+    "ALL",
     "BACKENDS",
     "DEFAULT_FLOAT",
     "DTYPE_NAMES",

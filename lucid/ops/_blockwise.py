@@ -15,10 +15,20 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import array_api_compat
 import numpy as np
 
-__all__ = ["blockwise_conv", "boundaries"]
+from .. import _backends
+
+__all__ = [
+    "as_chunked",
+    "blockwise_conv",
+    "boundaries",
+    "chunk_starts",
+    "chunked",
+    "forward_window",
+    "local_array",
+    "transposed_window",
+]
 
 # (output start, output stop) -> (input start, input stop, pad low, pad high, crop start)
 Window = Callable[[int, int], tuple[int, int, int, int, int]]
@@ -139,23 +149,29 @@ def _run_window(
     return out
 
 
+# Asked on every call: only the out-of-core libraries, and only once imported.
+_OUT_OF_CORE = tuple(backend for backend in _backends.ALL if backend.out_of_core)
+
+
+def _out_of_core(a: Any) -> bool:
+    return a is not None and any(b.in_use() and b.is_array(a) for b in _OUT_OF_CORE)
+
+
 def chunked(*arrays: Any) -> bool:
-    """Whether any of ``arrays`` is a Dask array (the caller imported dask, then)."""
-    return any(array_api_compat.is_dask_array(a) for a in arrays if a is not None)
+    """Whether any of ``arrays`` is computed in blocks (a Dask array)."""
+    return any(_out_of_core(a) for a in arrays)
 
 
 def as_chunked(*arrays: Any) -> tuple[Any, ...]:
     """``arrays`` as Dask arrays (NumPy weights next to a Dask input), for validation."""
     import dask.array as da
 
-    return tuple(
-        a if a is None or array_api_compat.is_dask_array(a) else da.from_array(a) for a in arrays
-    )
+    return tuple(a if a is None or _out_of_core(a) else da.from_array(a) for a in arrays)
 
 
 def local_array(a: Any) -> Any:
     """A weight or bias as the in-memory array each block computes with."""
-    return a.compute() if array_api_compat.is_dask_array(a) else a
+    return a.compute() if _out_of_core(a) else a
 
 
 def chunk_starts(chunks: Sequence[int]) -> tuple[int, ...]:
