@@ -94,4 +94,4 @@ def package(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmark suite: lucid against the native ops, side by side."""
     install_lucid(session, "jax,bench")
-    session.run("python", "-m", "lucid", "bench", *session.posargs)
+    session.run("python", "-m", "benchmarks.layers", *session.posargs)

@@ -18,7 +18,7 @@ import torch
 
 import lucid.nn as nn
 import lucid.ops as ops
-from lucid._cli._bench_timing import interleaved_medians
+from lucid._cli._timing import interleaved_medians
 
 Row = tuple[Callable[..., Any], Callable[..., Any], tuple[int, ...], tuple[int, ...], dict]
 ROWS: dict[str, Row] = {

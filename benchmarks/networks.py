@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from lucid._cli._bench_report import geomean, machine_lines
-from lucid._cli._bench_timing import interleaved_medians
+from benchmarks.report import geomean, machine_lines
+from lucid._cli._timing import interleaved_medians
 
 __all__ = ["NETWORKS", "Layer", "Network", "build", "main"]
 
@@ -290,7 +290,7 @@ def _jax_ops() -> _Ops:
     import jax
     import jax.numpy as jnp
 
-    from lucid._cli.native import jax_conv, jax_conv_transpose
+    from benchmarks.native import jax_conv, jax_conv_transpose
 
     acts = {"relu": jax.nn.relu, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid}
     return _Ops(
@@ -521,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     if args.threads is not None:
-        from lucid._cli.bench import _limit_threads
+        from benchmarks.layers import _limit_threads
 
         _limit_threads(args.threads, argv, ("benchmarks.networks",))
     backends = args.backend or ["numpy", "torch", "jax"]

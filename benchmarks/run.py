@@ -1,14 +1,17 @@
-"""Thin runner: ``python benchmarks/run.py [options]`` is ``python -m lucid bench [options]``.
+"""Thin runner: ``python benchmarks/run.py [options]`` is ``python -m benchmarks.layers [options]``.
 
-The suite itself lives in ``lucid/_cli/bench.py`` so that it also runs from an installed
-lucid; see ``benchmarks/README.md``.
+The per-layer suite lives in ``benchmarks/layers.py`` (run from a checkout); see
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
-from lucid._cli.bench import main
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.layers import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -25,8 +25,8 @@ import sys
 import time
 from typing import Any
 
-from lucid._cli._bench_layers import generate, time_layer
-from lucid._cli._bench_report import geomean, machine_lines
+from benchmarks.report import geomean, machine_lines
+from lucid._cli._layers import generate, time_layer
 
 __all__ = ["main", "plot", "summary"]
 
@@ -124,12 +124,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from lucid._cli._bench_backends import matmul_gflops
+    from benchmarks.backends import build, matmul_gflops
 
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     if args.threads is not None:
-        from lucid._cli.bench import _limit_threads
+        from benchmarks.layers import _limit_threads
 
         _limit_threads(args.threads, argv, ("benchmarks.sweep",))
     if args.from_json:
@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         for backend in backends:
             matmul[backend] = matmul_gflops(backend)
             for i, case in enumerate(cases, 1):
-                row = time_layer(backend, case, args.budget, args.repeat)
+                native = build(backend, case, "forward")["native"]
+                row = time_layer(backend, case, args.budget, args.repeat, native)
                 rows.append(row)
                 print(
                     f"[{backend} {i}/{len(cases)}] {row['layer']}: lucid/native "

@@ -1,4 +1,4 @@
-"""Smoke tests of ``python -m lucid bench``: it runs and reports, never how fast."""
+"""Smoke tests of ``python -m benchmarks.layers``: it runs and reports, never how fast."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from lucid._cli import bench
-from lucid._cli._bench_cases import SUITE, Case, Product, matmul_layouts, select
-from lucid._cli._bench_report import Row, summary_table, timing_table
+from benchmarks import layers as bench
+from benchmarks.cases import SUITE, Case, Product, matmul_layouts, select
+from benchmarks.report import Row, summary_table, timing_table
 
 
 def test_suite_has_the_documented_layers() -> None:
@@ -129,12 +129,12 @@ def test_bench_cli_one_tiny_row(name: str, tmp_path, capsys) -> None:
     assert "matmul floor / native" in printed and "Matmul floor / native:" in printed
     backward_lines = [line for line in printed.splitlines() if "| forward+backward |" in line]
     assert all("| — |" in line for line in backward_lines)
-    assert "Command: `python -m lucid bench --backend" in md.read_text()
+    assert "Command: `python -m benchmarks.layers --backend" in md.read_text()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS via /proc")
 def test_memory_worker_measures_a_fresh_process() -> None:
-    from lucid._cli._bench_memory import measure_in_subprocess
+    from benchmarks.memory import measure_in_subprocess
 
     tiny = next(c for c in SUITE if c.name == "tiny")
     peaks = measure_in_subprocess("numpy", "lucid", [tiny], ["forward"])
@@ -145,7 +145,7 @@ def test_memory_worker_measures_a_fresh_process() -> None:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS via /proc")
 def test_memory_worker_runs_lucid_on_jax_eagerly() -> None:
     pytest.importorskip("jax", reason="the eager candidate is lucid on JAX")
-    from lucid._cli._bench_memory import measure_in_subprocess
+    from benchmarks.memory import measure_in_subprocess
 
     tiny = next(c for c in SUITE if c.name == "tiny")
     peaks = measure_in_subprocess("jax", "lucid-eager", [tiny], ["forward"])

@@ -8,7 +8,7 @@ import numpy as np
 
 from lucid.__main__ import main as lucid_main
 from lucid._cli import tune
-from lucid._cli._bench_layers import generate
+from lucid._cli._layers import generate
 
 TRUE = {"phase": [2e-5, 1e-10, 2e-9], "scatter": [1e-5, 3e-10, 1e-9], "dense": [5e-6, 2e-10, 4e-9]}
 

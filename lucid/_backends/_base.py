@@ -208,6 +208,12 @@ class ArrayBackend:
         """``fn`` as the library compiles functions (``jax.jit``); as it is elsewhere."""
         return fn
 
+    def native_conv_transpose(self, ndim: int) -> Callable[..., Any] | None:
+        """The library's own ``ndim``-D transposed convolution, with the arguments of
+        ``torch.nn.functional.conv_transpose{ndim}d`` (``None`` without one): what
+        the self-check times lucid against."""
+        return None
+
     def inference(self) -> contextlib.AbstractContextManager[Any]:
         """A context without autodiff bookkeeping (``torch.no_grad``)."""
         return contextlib.nullcontext()

@@ -211,3 +211,8 @@ class JaxBackend(ArrayBackend):
         import jax
 
         return jax.jit(fn)
+
+    def native_conv_transpose(self, ndim: int) -> Callable[..., Any] | None:
+        from ._jax_native import jax_conv_transpose
+
+        return jax_conv_transpose  # any ndim: XLA's convolution is n-dimensional

@@ -23,6 +23,11 @@ class TorchBackend(ArrayBackend):
     dtype_prefix = "torch."
     native_convolutions = True
 
+    def native_conv_transpose(self, ndim: int) -> Callable[..., Any] | None:
+        import torch
+
+        return getattr(torch.nn.functional, f"conv_transpose{ndim}d")
+
     def is_array(self, x: Any) -> bool:
         return bool(array_api_compat.is_torch_array(x))
 

@@ -26,7 +26,6 @@ COMMANDS = {
         "lucid._cli.self_check", "conv_transpose2d on every installed backend against torch"
     ),
     "demo": Command("lucid._cli.demo", "a lazy decoder on every installed backend"),
-    "bench": Command("lucid._cli.bench", "benchmarks against the native ops (see BENCHMARKS.md)"),
     "tune": Command("lucid._cli.tune", "measure the formulation cost model on this machine"),
 }
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import platform
 import sys
 
 import lucid
 from lucid._backends import _registry
 
-from ._bench_report import package_version
+__all__ = ["main", "package_version", "print_environment"]
 
-__all__ = ["main", "print_environment"]
+
+def package_version(dist: str) -> str:
+    """The installed version of distribution ``dist``, or ``'not installed'``."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def print_environment() -> None:

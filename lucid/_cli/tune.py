@@ -37,8 +37,8 @@ def _features(row: dict[str, Any], formulation: str) -> tuple[float, float, floa
     from lucid.ops._cost import features
     from lucid.ops._traits import traits
 
-    from ._bench_cases import Case
-    from ._bench_layers import params_of
+    from ._case import Case
+    from ._layers import params_of
 
     case = Case.from_json(row["case"])
     fused = traits(row["backend"]).fused_padded_adds
@@ -149,7 +149,7 @@ def main(argv: list[str]) -> int:
             with open(path) as f:
                 rows += json.load(f)["rows"]
     else:
-        from ._bench_layers import generate, time_layer
+        from ._layers import generate, time_layer
 
         cases = generate(args.seed, args.count, args.max_gflop)
         rows = []

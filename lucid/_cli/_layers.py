@@ -2,7 +2,9 @@
 
 Shared by ``python -m lucid tune`` (which fits the cost model of
 :mod:`lucid.ops._cost` to such timings, on its own fixed seeds) and the benchmark
-sweep in ``benchmarks/sweep.py`` (which judges the choice on fresh seeds).
+sweep in ``benchmarks/sweep.py`` (which judges the choice on fresh seeds and adds
+the native op to each row).  Arrays are made through lucid's backend objects
+(:func:`lucid.testing.load_backend`), so nothing here names a library.
 """
 
 from __future__ import annotations
@@ -13,10 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from ._bench_cases import Case
-from ._bench_timing import interleaved_medians
+from ._case import Case
+from ._timing import interleaved_medians
 
-__all__ = ["applicable", "chosen_formulation", "generate", "params_of", "time_layer"]
+__all__ = [
+    "applicable",
+    "chosen_formulation",
+    "formulation_runner",
+    "generate",
+    "inputs",
+    "params_of",
+    "time_layer",
+]
 
 _MAX_OUTPUT = 1 << 22
 # `dense` gathers N * C_in * taps * P_out elements; beyond this it is not a candidate
@@ -121,8 +131,12 @@ def applicable(case: Case) -> list[str]:
 def chosen_formulation(backend: str, case: Case) -> str:
     """The formulation lucid's default choice runs ``case`` with on ``backend``."""
     from lucid.ops.conv_transpose import _plan
+    from lucid.testing import load_backend
 
-    x, w, b = _arrays(backend, case)
+    # The plan reads only the shapes.
+    loaded = load_backend(backend)
+    shapes = (case.input_shape, case.weight_shape, (case.c_out,))
+    x, w, b = (loaded.asarray(np.zeros(s, dtype=np.float32)) for s in shapes)
     nd = len(case.size)
     plan = _plan(
         x,
@@ -139,60 +153,79 @@ def chosen_formulation(backend: str, case: Case) -> str:
     return plan.formulation
 
 
-def _arrays(backend: str, case: Case) -> tuple[Any, Any, Any]:
-    """Arrays of the layer's shapes on ``backend`` (the plan reads only their shapes)."""
-    shapes = (case.input_shape, case.weight_shape, (case.c_out,))
-    if backend == "jax":
-        import jax.numpy as jnp
-
-        made: list[Any] = [jnp.zeros(s, dtype=jnp.float32) for s in shapes]
-    elif backend == "torch":
-        import torch
-
-        made = [torch.empty(s, dtype=torch.float32) for s in shapes]
-    else:
-        made = [np.empty(s, dtype=np.float32) for s in shapes]
-    return made[0], made[1], made[2]
+def inputs(case: Case, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fixed float32 input, weight (scaled by the fan-in) and bias of ``case``."""
+    rng = np.random.default_rng(seed)
+    fan_in = case.weight_shape[1] * case.kernel ** len(case.size)
+    return (
+        rng.standard_normal(case.input_shape, dtype=np.float32),
+        rng.standard_normal(case.weight_shape, dtype=np.float32) / np.float32(fan_in**0.5),
+        rng.standard_normal((case.c_out,), dtype=np.float32),
+    )
 
 
-def _forced(fn: Callable[[], Any], formulation: str) -> Callable[[], Any]:
+def _ready(result: Any) -> Any:
+    """Wait for an asynchronous backend (JAX) to finish computing ``result``."""
+    wait = getattr(result, "block_until_ready", None)
+    return wait() if callable(wait) else result
+
+
+def formulation_runner(backend: str, case: Case, formulation: str) -> Callable[[], Any]:
+    """lucid's op on ``case``, forced to ``formulation``, as its backend compiles functions.
+
+    Each runner compiles its own function (on JAX: its own jit and trace, made while
+    the formulation is forced).
+    """
+    from lucid import ops
     from lucid.ops._ct_forward import use_formulation
+    from lucid.testing import load_backend
+
+    loaded = load_backend(backend)
+    x, w, b = (loaded.asarray(a) for a in inputs(case))
+    op, kwargs = getattr(ops, case.op), case.kwargs
+    fn = loaded.library.compiled(lambda x, w, b: op(x, w, b, **kwargs))
 
     def run() -> Any:
         with use_formulation(formulation):
-            return fn()
+            return _ready(fn(x, w, b))
 
     return run
 
 
 def time_layer(
-    backend: str, case: Case, budget_s: float, repeats: int | None = None
+    backend: str,
+    case: Case,
+    budget_s: float,
+    repeats: int | None = None,
+    native: Callable[[], Any] | None = None,
 ) -> dict[str, Any]:
-    """Native and every applicable formulation of ``case``, interleaved; one result row."""
-    from lucid._cli._bench_backends import build
+    """Every applicable formulation of ``case`` (and ``native``, if given), interleaved.
 
-    candidates: dict[str, Callable[[], Any]] = {"native": build(backend, case, "forward")["native"]}
-    for formulation in applicable(case):
-        # A fresh build per formulation: on JAX each gets its own jit and trace.
-        candidates[formulation] = _forced(build(backend, case, "forward")["lucid"], formulation)
+    One result row: the medians per formulation, the default choice and the fastest;
+    with ``native``, also its time and lucid/native.
+    """
+    candidates = {f: formulation_runner(backend, case, f) for f in applicable(case)}
+    if native is not None:
+        candidates = {"native": native, **candidates}
     stats = interleaved_medians(
         candidates, budget_s=budget_s, min_repeats=3, max_repeats=25, repeats=repeats
     )
     times = {name: s["median"] for name, s in stats.items()}
     chosen = chosen_formulation(backend, case)
-    native = times.pop("native")
+    native_s = times.pop("native", None)
     fastest = min(times, key=times.__getitem__)
-    return {
+    row = {
         "case": case.to_json(),
         "layer": case.describe(),
         "backend": backend,
         "flops": case.flops(),
-        "native_s": native,
         "formulations_s": times,
         "chosen": chosen,
         "lucid_s": times[chosen],
         "fastest": fastest,
-        "ratio": times[chosen] / native,
         "choice_over_fastest": times[chosen] / times[fastest],
         "spread": (stats[chosen]["p75"] - stats[chosen]["p25"]) / stats[chosen]["median"],
     }
+    if native_s is not None:
+        row.update(native_s=native_s, ratio=times[chosen] / native_s)
+    return row

@@ -1,4 +1,4 @@
-"""``python -m lucid bench``: lucid's convolutions against each backend's native ops.
+"""``python -m benchmarks.layers``: lucid's convolutions against each backend's native ops.
 
 For every shape of the suite, backend and direction, lucid and the native op run
 interleaved and the medians' ratio lucid/native is reported, with GFLOP/s, the share
@@ -9,11 +9,11 @@ products of the layer's FLOPs, in the fastest of a few layouts, on ready operand
 
 Examples
 --------
-``python -m lucid bench``                       the full suite, every installed backend
-``python -m lucid bench --quick``               two shapes, a short budget (CI smoke)
-``python -m lucid bench --backend torch --shapes vae,tiny --direction forward``
-``python -m lucid bench --memory``              peak memory on 1x64x1024x1024, k4 s2 p1
-``python -m lucid bench --markdown benchmarks/results/latest.md --json results.json``
+``python -m benchmarks.layers``                       the full suite, every installed backend
+``python -m benchmarks.layers --quick``               two shapes, a short budget (CI smoke)
+``python -m benchmarks.layers --backend torch --shapes vae,tiny --direction forward``
+``python -m benchmarks.layers --memory``              peak memory on 1x64x1024x1024, k4 s2 p1
+``python -m benchmarks.layers --markdown benchmarks/results/latest.md --json results.json``
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..ops._ct_forward import FORMULATIONS
-from ._bench_cases import MEMORY_CASE, Case, select
-from ._bench_report import Row, machine_lines, memory_table, summary_table, timing_table
+from lucid.ops._ct_forward import FORMULATIONS
+
+from .cases import MEMORY_CASE, Case, select
+from .report import Row, machine_lines, memory_table, summary_table, timing_table
 
 __all__ = ["main"]
 
@@ -37,7 +38,7 @@ BACKENDS = ("numpy", "torch", "jax")
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m lucid bench",
+        prog="python -m benchmarks.layers",
         description="Benchmark lucid's convolutions against the native ops.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("Examples\n--------\n", 1)[1],
@@ -147,8 +148,9 @@ def _fastest_layout(backend: str, case: Case, rounds: int) -> tuple[str, Callabl
     Only the winner is timed against lucid and native afterwards: timing every layout
     there would cost a candidate each for what one short look settles.
     """
-    from ._bench_backends import build_floor
-    from ._bench_timing import interleaved_medians
+    from lucid._cli._timing import interleaved_medians
+
+    from .backends import build_floor
 
     layouts = build_floor(backend, case)
     medians = interleaved_medians(layouts, repeats=rounds)
@@ -157,8 +159,9 @@ def _fastest_layout(backend: str, case: Case, rounds: int) -> tuple[str, Callabl
 
 
 def _time_rows(args: argparse.Namespace, backends: list[str], cases: tuple[Case, ...]) -> list[Row]:
-    from ._bench_backends import DIRECTIONS, build, has_direction, matmul_gflops
-    from ._bench_timing import interleaved_medians
+    from lucid._cli._timing import interleaved_medians
+
+    from .backends import DIRECTIONS, build, has_direction, matmul_gflops
 
     directions = DIRECTIONS if args.direction == "both" else (args.direction,)
     tasks = [
@@ -208,7 +211,7 @@ def _time_rows(args: argparse.Namespace, backends: list[str], cases: tuple[Case,
 
 
 def _add_peaks(rows: list[Row], cases: tuple[Case, ...], show_progress: bool) -> None:
-    from ._bench_memory import measure_in_subprocess
+    from .memory import measure_in_subprocess
 
     jobs = sorted({(r.backend, c) for r in rows for c in ("lucid", "native")})
     by_name = {c.name: c for c in cases}
@@ -222,7 +225,7 @@ def _add_peaks(rows: list[Row], cases: tuple[Case, ...], show_progress: bool) ->
 
 
 def _memory_report(backends: list[str], show_progress: bool) -> tuple[list[str], dict[str, Any]]:
-    from ._bench_memory import measure_in_subprocess
+    from .memory import measure_in_subprocess
 
     # NumPy's native reference is torch's op, which the torch row already measures.
     jobs = [(b, "lucid") for b in backends]
@@ -257,7 +260,7 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _limit_threads(
-    threads: int, argv: list[str], command: tuple[str, ...] = ("lucid", "bench")
+    threads: int, argv: list[str], command: tuple[str, ...] = ("benchmarks.layers",)
 ) -> None:
     """Pin every library to ``threads`` intra-op threads by re-running with them set.
 
@@ -289,7 +292,7 @@ def main(argv: list[str]) -> int:
         _FORCED.set(args.formulation)
     backends = _backends(args.backend)
     show = not args.no_progress
-    command = " ".join(["python -m lucid bench", *argv])
+    command = " ".join(["python -m benchmarks.layers", *argv])
     if args.memory:
         lines, raw = _memory_report(backends, show)
     else:

@@ -8,7 +8,7 @@ process, freed heap is returned with ``malloc_trim`` and the peak is reset throu
 ``/proc/self/clear_refs`` before each measured call, so several cases can share one
 process.  Linux only: elsewhere the numbers are reported as unavailable.
 
-Run as ``python -m lucid._cli._bench_memory '<json request>'``; prints a JSON answer.
+Run as ``python -m benchmarks.memory '<json request>'``; prints a JSON answer.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ import subprocess
 import sys
 from typing import Any
 
-from ._bench_cases import Case
+from .cases import Case
 
 __all__ = ["measure_in_subprocess", "peak_growth"]
 
 _STATUS = "/proc/self/status"
+# The worker runs as `python -m benchmarks.memory` from the checkout this file is in.
+_CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _status_kib(field: str) -> int:
@@ -61,7 +63,7 @@ def peak_growth(fn: Any) -> int:
 
 
 def _worker(request: dict[str, Any]) -> dict[str, Any]:
-    from ._bench_backends import build, eager_jax_forward
+    from .backends import build, eager_jax_forward
 
     out: dict[str, Any] = {}
     for case_data in request["cases"]:
@@ -98,11 +100,12 @@ def measure_in_subprocess(
         "directions": directions,
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "lucid._cli._bench_memory", json.dumps(request)],
+        [sys.executable, "-m", "benchmarks.memory", json.dumps(request)],
         capture_output=True,
         text=True,
         timeout=timeout_s,
         check=False,
+        cwd=_CHECKOUT,
     )
     if proc.returncode != 0:
         sys.stderr.write(f"memory worker {backend}/{candidate} failed:\n{proc.stderr[-2000:]}\n")

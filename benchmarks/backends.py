@@ -14,7 +14,7 @@ asynchronous, so its callables block).  The native references:
 weight and bias for a fixed random cotangent; NumPy has no autodiff and so no such row.
 
 :func:`build_floor` gives a third kind of callable, forward only: just the matrix
-products of one of :func:`~._bench_cases.matmul_layouts`, on ready-made operands,
+products of one of :func:`~benchmarks.cases.matmul_layouts`, on ready-made operands,
 with the backend's own ``@`` (NumPy's, torch's under ``no_grad``, JAX's under
 ``jax.jit``).  Frameworks are imported inside the builders only.
 """
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ._bench_cases import Case, matmul_layouts
+from .cases import Case, matmul_layouts
 from .native import native_op
 
 __all__ = [

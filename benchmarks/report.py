@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import math
 import os
 import platform
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from lucid._cli.report import package_version
 
 __all__ = [
     "Row",
@@ -28,7 +29,7 @@ class Row:
     """One (shape, direction, backend) measurement; times are median seconds per call.
 
     ``floor_s`` is the matrix products alone (forward rows only), in the layout of
-    ``floor_layout``, the fastest of :func:`~._bench_cases.matmul_layouts`.
+    ``floor_layout``, the fastest of :func:`~benchmarks.cases.matmul_layouts`.
     """
 
     case: str
@@ -139,14 +140,6 @@ def memory_table(shape: str, peaks: dict[str, int | None], reference: str) -> li
         versus = "n/a" if peak is None or not ref else f"{peak / ref:.2f}x"
         lines.append(f"| {name} | {_mib(peak)} | {versus} |")
     return lines
-
-
-def package_version(dist: str) -> str:
-    """The installed version of distribution ``dist``, or ``'not installed'``."""
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _cpu_model() -> str:
