@@ -52,7 +52,7 @@ def test_default_choice_is_the_cost_models_argmin(backend_name: str, layer: tupl
     assert chosen == choose_formulation(x_shape, c_out, p, out, known)  # deterministic
     costs = {
         f: _cost.predict(known.cost_key, f, x_shape, c_out, p, out, known.fused_padded_adds)
-        for f in candidates(x_shape, p, out, known)
+        for f in candidates(x_shape, c_out, p, out, known)
     }
     assert costs[chosen] == min(costs.values())
 
@@ -75,13 +75,13 @@ def test_stored_coefficients_cover_every_backend_and_formulation() -> None:
 def test_features_grow_with_the_output_not_with_the_stride() -> None:
     small = validate_conv_transpose_params(2, 3, stride=4)
     huge = validate_conv_transpose_params(2, 3, stride=400)
-    for f in ("reshape", "scatter", "dense"):
+    for f in ("reshape", "scatter", "col2im", "dense"):
         ops_small = _cost.features(f, (1, 2, 2, 2), 2, small, (7, 7))[0]
         assert _cost.features(f, (1, 2, 2, 2), 2, huge, (403, 403))[0] == ops_small
     # The formulations that loop over the stride's phases are not candidates there.
-    options = candidates((1, 2, 2, 2), huge, (403, 403), traits("jax"))
-    assert set(options) <= {"reshape", "dense"}
-    assert "phase" in candidates((1, 2, 2, 2), small, (7, 7), traits("jax"))
+    options = candidates((1, 2, 2, 2), 2, huge, (403, 403), traits("jax"))
+    assert set(options) <= {"reshape", "col2im", "dense"}
+    assert "phase" in candidates((1, 2, 2, 2), 2, small, (7, 7), traits("jax"))
 
 
 def test_huge_stride_traces_as_few_operations_as_a_small_one(backend: Backend) -> None:
@@ -124,7 +124,10 @@ def test_autotune_times_once_and_stores_the_winner(backend: Backend, monkeypatch
         return 1.0 if len(timed) != 2 else 0.5  # the second candidate wins
 
     monkeypatch.setattr(_autotune, "_median_time", fake_time)
-    options = candidates((2, 8, 6, 6), _plan_of(x, w, False).params, (13, 13), traits(backend.name))
+    c_out = w.shape[1]
+    options = candidates(
+        (2, 8, 6, 6), c_out, _plan_of(x, w, False).params, (13, 13), traits(backend.name)
+    )
     plan = _plan_of(x, w, True)
     assert plan.formulation == options[1]
     assert len(timed) == len(options)

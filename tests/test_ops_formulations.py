@@ -299,3 +299,31 @@ def test_non_finite_weights_mark_the_outputs_torch_marks(
             np.testing.assert_array_equal(mark(got), mark(want))
         finite = np.isfinite(want)
         np.testing.assert_allclose(got[finite], want[finite], rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "hyper",
+    [(4, 2, 1), (3, 2, 1), (3, 1, 2), (5, 3, 2), (2, 4, 3), (16, 8, 1), (1, 1, 1)],
+    ids=str,
+)
+def test_col2im_adds_the_taps_of_one_block_at_once(hyper: tuple[int, int, int]) -> None:
+    """Per dimension one strided slice add per block of ``stride`` output rows that taps
+    land in: ``k / s`` where the stride divides the kernel.  The cost model counts the
+    same adds the formulation issues."""
+    from lucid.ops._cost import _tap_blocks
+    from lucid.ops._ct_geometry import tap_blocks
+
+    k, s, d = hyper
+    p = validate_conv_transpose_params(2, k, stride=s, dilation=d)
+    blocks = tap_blocks(p)
+    assert len(blocks) == _tap_blocks(p) == len({t * d // s for t in range(k)}) ** 2
+    if d == 1 and k % s == 0:
+        assert len(blocks) == (k // s) ** 2
+    # Every tap is placed exactly once, at its own row and phase (first dimension).
+    first_dim = {block[0][1]: block[0] for block in blocks}.values()
+    placed = sorted(
+        (t, first * s + phase)
+        for taps, first, phases in first_dim
+        for t, phase in zip(range(taps.start, taps.stop), range(*phases.indices(s)))
+    )
+    assert placed == [(t, t * d) for t in range(k)]

@@ -29,9 +29,6 @@ __all__ = [
 ]
 
 _MAX_OUTPUT = 1 << 22
-# `dense` gathers N * C_in * taps * P_out elements; beyond this it is not a candidate
-# (it would need gigabytes on the largest layers, and it is meant for tiny ones).
-_MAX_DENSE_COLUMNS = 1 << 24
 
 
 def _log_int(rng: np.random.Generator, low: int, high: int) -> int:
@@ -115,16 +112,15 @@ def params_of(case: Case) -> Any:
 
 
 def applicable(case: Case) -> list[str]:
-    """The formulations that can run ``case`` (within the sweep's memory bounds)."""
-    from lucid.ops._ct_forward import FORMULATIONS, applies
+    """The formulations that can run ``case`` (within their memory bounds)."""
+    from lucid.ops._ct_forward import FORMULATIONS, applies, fits_memory
 
     p = params_of(case)
-    taps = case.kernel ** len(case.size)
-    dense_columns = case.n * case.c_in * taps * math.prod(case.output_size)
+    shape = case.input_shape
     return [
         f
         for f in FORMULATIONS
-        if applies(f, p) and (f != "dense" or dense_columns <= _MAX_DENSE_COLUMNS)
+        if applies(f, p) and fits_memory(f, shape, case.c_out, p, case.output_size)
     ]
 
 

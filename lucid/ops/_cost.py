@@ -41,6 +41,15 @@ def _reached_phases(p: ConvTransposeParams) -> int:
     return count
 
 
+def _tap_blocks(p: ConvTransposeParams) -> int:
+    """How many strided slice adds ``col2im`` issues: per dimension, the output rows of
+    ``stride`` phases that some tap lands in (O(kernel) work)."""
+    count = 1
+    for k, s, d in zip(p.kernel_size, p.stride, p.dilation):
+        count *= len({t * d // s for t in range(k)})
+    return count
+
+
 def _thin(flops: float, m: float, k: float, n: float) -> float:
     """FLOPs weighted by how thin the GEMM is: BLAS runs far below its peak when the
     reduction ``k`` or the smaller output side is short (``k = 1`` is a scaled copy)."""
@@ -106,6 +115,12 @@ def features(
         accumulate = 2.0 * taps * n * c_out * p_in
         flops = _thin(direct, c_out_g * taps, c_in_g, n * p_in)
         return ops, flops, accumulate + out * (2.0 if fused_padded_adds else 1.0) + inp
+    if formulation == "col2im":
+        blocks = _tap_blocks(p)
+        buffer = float(taps * n * c_out * p_in)
+        flops = _thin(direct, c_out_g * taps, c_in_g, n * p_in)
+        # Each block is a strided slice of the buffer, permuted, added in place.
+        return 6.0 + 3.0 * blocks, flops, 2.0 * buffer + 2.0 * out + inp
     msg = f"unknown formulation {formulation!r}"
     raise ValueError(msg)
 

@@ -35,6 +35,13 @@ they differ in how the work is laid out, which decides speed and memory:
     output plus one chunk, and it is used for every very large output.  Where
     zero-padded adds fuse (XLA), each phase plane has its own accumulator and each
     tap is added zero-padded in one pass.
+``col2im``
+    The same column buffer from one GEMM of ``(C_out * taps) x C_in`` by ``C_in x
+    (N * P)``, then its overlap-add: the taps that land in one block of ``stride``
+    output rows are one strided slice add (``k / s`` adds per dimension where the
+    stride divides the kernel, instead of ``k``).  Few operations and one large
+    GEMM, for layers whose column buffer is small (few output channels); it holds
+    the whole buffer, so it is a candidate only while that is small.
 
 The choice (:func:`choose_formulation`) is the lowest time predicted by the cost
 model of :mod:`._cost`, from shapes and measured per-backend coefficients only, so
@@ -61,8 +68,10 @@ from ._ct_geometry import (
     crop,
     interleave,
     layer_dims,
+    phase_grid,
     phase_layout,
     progression,
+    tap_blocks,
     tap_offsets,
 )
 from ._ct_shift import shift
@@ -75,15 +84,24 @@ __all__ = [
     "applies",
     "candidates",
     "choose_formulation",
+    "fits_memory",
     "forced_formulation",
     "forward",
     "use_formulation",
 ]
 
-FORMULATIONS = ("reshape", "phase", "phase_channels_last", "shift", "scatter", "dense")
+FORMULATIONS = (
+    "reshape",
+    "phase",
+    "phase_channels_last",
+    "shift",
+    "scatter",
+    "col2im",
+    "dense",
+)
 #: Those that form only the products torch forms, so non-finite weights mark the same
 #: outputs; the others multiply weights by padding zeros (see :mod:`._nonfinite`).
-EXACT_ON_NONFINITE = ("reshape", "scatter")
+EXACT_ON_NONFINITE = ("reshape", "scatter", "col2im")
 
 # Set by `use_formulation` (tests, benchmarks) to bypass the automatic choice.
 _FORCED: ScopedSetting[str | None] = ScopedSetting(None)
@@ -113,6 +131,8 @@ def use_formulation(name: str) -> Iterator[None]:
 _LARGE_OUTPUT = 1 << 24
 # `dense` gathers N * C_in * taps * P_out elements; beyond this it is no candidate.
 _DENSE_COLUMNS = 1 << 24
+# `col2im` holds its whole column buffer, N * C_out * taps * P_in elements.
+_COL2IM_COLUMNS = 1 << 24
 # Formulations that loop over the `prod(stride)` phases in Python are candidates only
 # while there are at most this many phases per tap (or 64 in all): planning and
 # tracing must grow with the output, not with the stride.
@@ -125,26 +145,42 @@ _CHUNK_FRACTION = 4
 
 def candidates(
     x_shape: tuple[int, ...],
+    c_out: int,
     p: ConvTransposeParams,
     out_spatial: tuple[int, ...],
     traits: Traits = DEFAULT,
 ) -> list[str]:
     """The formulations the choice may pick for this layer: applicable, memory-bounded,
     and planned in time that grows with the output rather than the stride."""
-    n, c_in = x_shape[0], x_shape[1]
     taps, phases = math.prod(p.kernel_size), math.prod(p.stride)
     few_phases = phases <= max(64, _PHASES_PER_TAP * taps)
     loops_over_phases = {"phase", "phase_channels_last", "shift"}
     if traits.fused_padded_adds:
         loops_over_phases.add("scatter")  # one accumulator per phase plane
-    dense_columns = n * c_in * taps * math.prod(out_spatial)
     return [
         f
         for f in FORMULATIONS
         if applies(f, p)
         and (few_phases or f not in loops_over_phases)
-        and (f != "dense" or dense_columns <= _DENSE_COLUMNS)
+        and fits_memory(f, x_shape, c_out, p, out_spatial)
     ]
+
+
+def fits_memory(
+    formulation: str,
+    x_shape: tuple[int, ...],
+    c_out: int,
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
+) -> bool:
+    """Whether the buffer ``formulation`` holds whole (``dense``'s gathered columns,
+    ``col2im``'s column buffer) stays within its bound on this layer."""
+    n, c_in, taps = x_shape[0], x_shape[1], math.prod(p.kernel_size)
+    if formulation == "dense":
+        return n * c_in * taps * math.prod(out_spatial) <= _DENSE_COLUMNS
+    if formulation == "col2im":
+        return n * c_out * taps * math.prod(x_shape[2:]) <= _COL2IM_COLUMNS
+    return True
 
 
 def choose_formulation(
@@ -172,7 +208,7 @@ def choose_formulation(
         return forced
     if x_shape[0] * c_out * math.prod(out_spatial) > _LARGE_OUTPUT:
         return "scatter"
-    options = candidates(x_shape, p, out_spatial, traits)
+    options = candidates(x_shape, c_out, p, out_spatial, traits)
     cost = functools.partial(
         predict,
         traits.cost_key,
@@ -228,6 +264,8 @@ def forward(
     elif formulation == "scatter":
         # The bias seeds the accumulator: no extra full-size pass afterwards.
         return _scatter(xp, x, weight, bias, p, out_spatial, traits)
+    elif formulation == "col2im":
+        return _col2im(xp, x, weight, bias, p, out_spatial, traits)
     else:
         msg = f"unknown formulation {formulation!r}; expected one of {FORMULATIONS}"
         raise ValueError(msg)
@@ -483,14 +521,7 @@ def _scatter(
     taps = math.prod(p.kernel_size)
     nd = p.ndim
 
-    # Phase grid: M rows of `stride` phases per dimension, long enough for the full
-    # (uncropped) result and for any rows that output_padding adds past it.
-    grid = tuple(
-        -(-max((size - 1) * s + d * (k - 1) + 1, pad + out) // s)
-        for size, k, s, pad, out, d in zip(
-            spatial, p.kernel_size, p.stride, p.padding, out_spatial, p.dilation
-        )
-    )
+    grid = phase_grid(spatial, p, out_spatial)
     full = tuple(m * s for m, s in zip(grid, p.stride))
     device = array_api_compat.device(x)
     # The bias seeds the accumulators: no extra full-size pass afterwards.
@@ -558,6 +589,47 @@ def _scatter(
         order = (nd, nd + 1, nd + 2, *(a for i in range(nd) for a in (nd + 3 + i, i)))
         acc = xp.permute_dims(stacked, order)
     y = xp.reshape(acc, (n, g * c_out_g, *full))
+    return crop(y, p.padding, out_spatial)
+
+
+def _col2im(
+    xp: Any,
+    x: Any,
+    weight: Any,
+    bias: Any | None,
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
+    traits: Traits,
+) -> Any:
+    n, _, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
+    nd = p.ndim
+    grid = phase_grid(spatial, p, out_spatial)
+    # (C_in, C_out/G, *K) -> (G, C_out/G * taps, C_in/G): one GEMM makes every tap's
+    # product of every input pixel, the column buffer.
+    taps, pixels = math.prod(p.kernel_size), math.prod(spatial)
+    lhs = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g * taps)), (0, 2, 1))
+    rhs = xp.reshape(channels_first(xp, x, g), (g, c_in_g, n * pixels))
+    cols = xp.reshape(lhs @ rhs, (g, c_out_g, *p.kernel_size, n, *spatial))
+
+    # The interleaved accumulator (N, G, C_out/G, M_1, s_1, ...), seeded with the bias.
+    interleaved = tuple(v for m, s in zip(grid, p.stride) for v in (m, s))
+    acc = xp.zeros((n, g, c_out_g, *interleaved), dtype=x.dtype, device=array_api_compat.device(x))
+    if bias is not None:
+        acc = acc + xp.reshape(bias, (1, g, c_out_g) + (1,) * (2 * nd))
+    # (G, C_out/G, *K', N, *S) -> (N, G, C_out/G, S_1, K'_1, S_2, K'_2, ...)
+    order = (2 + nd, 0, 1, *(a for i in range(nd) for a in (3 + nd + i, 2 + i)))
+    every = slice(None)
+    for block in tap_blocks(p):
+        window = (every, every, *(taps for taps, _, _ in block), Ellipsis)
+        piece = xp.permute_dims(cols[window], order)
+        index: tuple[Any, ...] = (every,) * 3
+        for (_, first, phases), size in zip(block, spatial):
+            index += (slice(first, first + size), phases)
+        if traits.strided_writes_cheap:
+            acc[index] = acc[index] + piece  # as `xpx.at(...).add`, which Dynamo cannot trace
+        else:
+            acc = xpx.at(acc, index).add(piece)
+    y = xp.reshape(acc, (n, g * c_out_g, *(m * s for m, s in zip(grid, p.stride))))
     return crop(y, p.padding, out_spatial)
 
 

@@ -18,8 +18,10 @@ __all__ = [
     "crop",
     "interleave",
     "layer_dims",
+    "phase_grid",
     "phase_layout",
     "progression",
+    "tap_blocks",
     "tap_offsets",
     "tap_windows",
 ]
@@ -137,6 +139,48 @@ def tap_offsets(p: ConvTransposeParams) -> list[tuple[tuple[int, int], ...]]:
         for size, s, d in zip(p.kernel_size, p.stride, p.dilation)
     ]
     return list(itertools.product(*per_dim))
+
+
+def tap_blocks(p: ConvTransposeParams) -> list[tuple[tuple[slice, int, slice], ...]]:
+    """The taps grouped by the block of ``stride`` output rows they land in.
+
+    Per group, per dimension: ``(taps, first grid row, phases)``, slices of the kernel
+    axis and of the phase axis of an interleaved ``(M, stride)`` grid.  Tap ``k`` lands
+    in row ``k*d // s`` at phase ``k*d % s``; the taps of one row are consecutive and
+    their phases step by the dilation, so one strided slice add places them all.  With
+    ``d == 1`` and ``s`` dividing ``k`` that is ``(k/s)`` adds per dimension instead of
+    ``k``.
+
+    >>> from lucid.ops._params import validate_conv_transpose_params
+    >>> p = validate_conv_transpose_params(1, (4,), stride=2)
+    >>> tap_blocks(p)
+    [((slice(0, 2, None), 0, slice(0, 2, 1)),), ((slice(2, 4, None), 1, slice(0, 2, 1)),)]
+    """
+    per_dim = []
+    for size, s, d in zip(p.kernel_size, p.stride, p.dilation):
+        rows: dict[int, list[int]] = {}
+        for k in range(size):
+            rows.setdefault(k * d // s, []).append(k)
+        per_dim.append(
+            [
+                (slice(ks[0], ks[-1] + 1), row, slice(ks[0] * d % s, ks[-1] * d % s + 1, d))
+                for row, ks in rows.items()
+            ]
+        )
+    return list(itertools.product(*per_dim))
+
+
+def phase_grid(
+    spatial: tuple[int, ...], p: ConvTransposeParams, out_spatial: tuple[int, ...]
+) -> tuple[int, ...]:
+    """Rows ``M`` of ``stride`` phases per dimension: long enough for the full
+    (uncropped) result and for any rows that ``output_padding`` adds past it."""
+    return tuple(
+        -(-max((size - 1) * s + d * (k - 1) + 1, pad + out) // s)
+        for size, k, s, pad, out, d in zip(
+            spatial, p.kernel_size, p.stride, p.padding, out_spatial, p.dilation
+        )
+    )
 
 
 def tap_windows(

@@ -8,8 +8,9 @@ signature (:mod:`._plans`), then runs one dimension-generic algorithm (1-d, 2-d 
 * :mod:`._ct_forward` holds the forward *formulations* (a pure reshape when stride
   equals the kernel, sub-pixel phases in two GEMM orientations, phases as sums of
   shifted GEMMs (:mod:`._ct_shift`), a constant placement GEMM for tiny inputs,
-  per-tap strided slice adds for very large ones) and picks one from the shapes and
-  the backend.  None of them needs a scatter-add with repeated indices, which the
+  per-tap strided slice adds for very large ones, and the textbook GEMM-then-col2im
+  for layers whose column buffer is small) and picks one from the shapes and the
+  backend.  None of them needs a scatter-add with repeated indices, which the
   standard lacks.
 * :mod:`._ct_backward` computes the gradients as two GEMMs; :mod:`._autodiff` hands
   them to torch's and JAX's autodiff where those exist.
@@ -300,7 +301,7 @@ def _plan(
     batch_shape = (input.shape[0] if batched else 1, channels, *spatial)
     c_out = weight.shape[1] * params.groups
     formulation = choose_formulation(batch_shape, c_out, params, out_spatial, known)
-    options = candidates(batch_shape, params, out_spatial, known)
+    options = candidates(batch_shape, c_out, params, out_spatial, known)
     if autotune and forced_formulation() is None and len(options) > 1:
         x = input if batched else input[None, ...]
         layer = (batch_shape, c_out, params, out_spatial)
