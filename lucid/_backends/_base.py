@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import array_api_compat
@@ -177,6 +177,10 @@ class ArrayBackend:
 
     def to_numpy(self, x: Array) -> np.ndarray:
         return np.asarray(x)
+
+    def to_numpy_all(self, arrays: Sequence[Array]) -> list[np.ndarray]:
+        """Several arrays as NumPy; a lazy library computes them together, in one pass."""
+        return [self.to_numpy(x) for x in arrays]
 
     def from_numpy(self, array: np.ndarray, device: Any = None, dtype: Any = None) -> Array:
         """A new array holding ``array``'s values on native ``device`` with native ``dtype``."""
