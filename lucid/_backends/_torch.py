@@ -89,6 +89,10 @@ class TorchBackend(ArrayBackend):
     def cond(self, pred: Array, if_true: Callable[[], Any], if_false: Callable[[], Any]) -> Any:
         import torch
 
+        if _is_batched(pred):
+            # Under torch.func.vmap over the weights (an ensemble) each member picks its own
+            # branch, and bool() of a batched tensor is an error: compute both and select.
+            return torch.where(pred, if_true(), if_false())
         if not torch.compiler.is_compiling():
             return super().cond(pred, if_true, if_false)
         # bool() of a traced tensor is a graph break: the compiled graph branches itself.
@@ -106,3 +110,11 @@ class TorchBackend(ArrayBackend):
         with torch.no_grad():
             target.copy_(values)
         return True
+
+
+def _is_batched(x: Any) -> bool:
+    """Whether ``x`` is a ``torch.func.vmap`` batched tensor (functorch's own test)."""
+    import torch
+
+    is_batched = getattr(torch._C._functorch, "is_batchedtensor", None)
+    return bool(is_batched is not None and is_batched(x))
