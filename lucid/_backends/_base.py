@@ -208,6 +208,24 @@ class ArrayBackend:
         """``x`` cut from any autodiff graph, for state dicts."""
         return x
 
+    def custom_grad(
+        self,
+        forward: Callable[[Any, Any, Any], Any],
+        backward: Callable[[Any, Any, Any, tuple[bool, bool, bool]], tuple[Any, Any, Any]],
+        x: Array,
+        weight: Array,
+        bias: Array | None,
+    ) -> Any:
+        """``forward(x, weight, bias)``, which the library's autodiff differentiates with
+        ``backward(x, weight, gy, needs) -> (dx, dweight, dbias)``; a library without
+        autodiff just calls ``forward``."""
+        return forward(x, weight, bias)
+
+    def compiling(self) -> bool:
+        """Whether a compiler is tracing the current call (host-side caches must give way:
+        ``torch.compile``; JAX's traced values are never cached on the host by lucid)."""
+        return False
+
     def compiled(self, fn: Any) -> Any:
         """``fn`` as the library compiles functions (``jax.jit``); as it is elsewhere."""
         return fn

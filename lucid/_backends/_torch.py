@@ -99,6 +99,25 @@ class TorchBackend(ArrayBackend):
         # Its branches must agree on strides, and a formulation may return a cropped view.
         return torch.cond(pred, lambda: if_true().contiguous(), lambda: if_false().contiguous())
 
+    def custom_grad(
+        self, forward: Any, backward: Any, x: Array, weight: Array, bias: Array | None
+    ) -> Any:
+        import torch
+
+        wants_grad = torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in (x, weight, bias)
+        )
+        if not wants_grad:  # inference: skip the Function's bookkeeping
+            return forward(x, weight, bias)
+        from ._torch_grad import CustomGradFunction
+
+        return CustomGradFunction.apply(x, weight, bias, forward, backward)
+
+    def compiling(self) -> bool:
+        import torch
+
+        return bool(torch.compiler.is_compiling())
+
     def inference(self) -> Any:
         import torch
 
