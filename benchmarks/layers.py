@@ -322,3 +322,7 @@ def main(argv: list[str]) -> int:
         with open(args.json, "w") as f:
             json.dump({"command": command, **raw}, f, indent=1)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

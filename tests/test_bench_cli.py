@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
 import sys
 
 import numpy as np
@@ -150,3 +152,19 @@ def test_memory_worker_runs_lucid_on_jax_eagerly() -> None:
     tiny = next(c for c in SUITE if c.name == "tiny")
     peaks = measure_in_subprocess("jax", "lucid-eager", [tiny], ["forward"])
     assert peaks["tiny/forward"] is not None and peaks["tiny/forward"] >= 0
+
+
+@pytest.mark.parametrize("module", ["benchmarks.layers", "benchmarks.networks", "benchmarks.sweep"])
+def test_each_benchmark_runs_as_a_module(module: str) -> None:
+    """``python -m benchmarks.<name>`` from the checkout reaches its ``main``."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--help"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"usage: python -m {module}" in done.stdout
