@@ -123,6 +123,23 @@ def test_compile_materialises_a_lazy_module_on_its_first_call() -> None:
         assert_close(got, want.numpy(), dtype="float32", rtol=1e-5)
 
 
+@pytest.mark.parametrize(("formulation", "k"), CONV_TRANSPOSE, ids=[f for f, _ in CONV_TRANSPOSE])
+def test_vmap_over_inputs_and_over_weights_every_formulation(formulation: str, k: int) -> None:
+    """An ensemble (weights batched) and a batch of batches (inputs batched), also with a
+    non-finite weight: formulations that write in place build their output without."""
+    x, w = _tensors(9, (3, 2, 4, 5, 5), (4, 3, k, k))
+    ws = torch.stack([w, -2 * w, w.clone().index_put_((torch.tensor(0),), torch.tensor(np.inf))])
+    kw = {"stride": 2 if formulation != "reshape" else k}
+    with use_formulation(formulation):
+        over_x = torch.func.vmap(lambda xi: ops.conv_transpose2d(xi, ws[2], **kw))(x)
+        over_w = torch.func.vmap(lambda wi: ops.conv_transpose2d(x[0], wi, **kw))(ws)
+    for i in range(3):
+        want_x = functional.conv_transpose2d(x[i], ws[2], **kw)
+        want_w = functional.conv_transpose2d(x[0], ws[i], **kw)
+        torch.testing.assert_close(over_x[i], want_x, equal_nan=True, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(over_w[i], want_w, equal_nan=True, rtol=1e-5, atol=1e-5)
+
+
 def test_torch_func_transforms() -> None:
     x, w, b, dx = _tensors(3, (2, 3, 4, 4), (3, 2, 3, 3), (2,), (2, 3, 4, 4))
     kw = {"stride": 2, "padding": 1}

@@ -155,6 +155,12 @@ class ArrayBackend:
         """Whether arrays ``a`` and ``b`` can meet in one computation without a move."""
         return bool(self.device_of(a) == self.device_of(b))
 
+    def writes_in_place(self, *arrays: Array) -> bool:
+        """Whether a fresh array may take, by item assignment, values computed from
+        ``arrays`` (not under ``torch.func.vmap``, whose batched values cannot be written
+        into an unbatched array)."""
+        return True
+
     def cond(self, pred: Array, if_true: Callable[[], Any], if_false: Callable[[], Any]) -> Any:
         """``if_true()`` where the 0-d boolean array ``pred`` holds, else ``if_false()``;
         under a tracing compiler the compiled program decides when it runs."""

@@ -91,6 +91,9 @@ class TorchBackend(ArrayBackend):
     def detach(self, x: Array) -> Array:
         return x.detach()
 
+    def writes_in_place(self, *arrays: Array) -> bool:
+        return not any(_is_batched(a) for a in arrays)
+
     def cond(self, pred: Array, if_true: Callable[[], Any], if_false: Callable[[], Any]) -> Any:
         import torch
 

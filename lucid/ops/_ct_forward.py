@@ -81,6 +81,7 @@ from ._traits import DEFAULT, Traits
 __all__ = [
     "EXACT_ON_NONFINITE",
     "FORMULATIONS",
+    "OUT_OF_PLACE_STAND_IN",
     "applies",
     "candidates",
     "choose_formulation",
@@ -102,6 +103,10 @@ FORMULATIONS = (
 #: Those that form only the products torch forms, so non-finite weights mark the same
 #: outputs; the others multiply weights by padding zeros (see :mod:`._nonfinite`).
 EXACT_ON_NONFINITE = ("reshape", "scatter", "col2im")
+# Where values cannot be written into a fresh array (``torch.func.vmap``), the one
+# formulation that needs item assignment even then (its adds land on phases strided by
+# the dilation, which no padding reaches) gives way to one that is exact as well.
+OUT_OF_PLACE_STAND_IN = {"col2im": "scatter"}
 
 # Set by `use_formulation` (tests, benchmarks) to bypass the automatic choice.
 _FORCED: ScopedSetting[str | None] = ScopedSetting(None)

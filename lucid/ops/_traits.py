@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-__all__ = ["DEFAULT", "Traits", "traits"]
+__all__ = ["DEFAULT", "Traits", "out_of_place", "traits"]
 
 
 @dataclass(frozen=True)
@@ -71,3 +71,9 @@ _KNOWN = {
 def traits(name: str | None) -> Traits:
     """The traits of the library named ``name`` (as :func:`lucid._backend.namespace_name`)."""
     return _KNOWN.get(name or "", DEFAULT)
+
+
+def out_of_place(known: Traits) -> Traits:
+    """``known`` for arrays that cannot be written into a fresh array (``torch.func.vmap``
+    batches them): every formulation then builds its output without item assignment."""
+    return replace(known, strided_writes_cheap=False, fused_padded_adds=True)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from .._backend import namespace_name
+from .._backends import ArrayBackend, of_namespace
 from . import _autotune
 from ._autocast import autocast_arrays
 from ._autodiff import with_custom_grad
@@ -39,6 +40,7 @@ from ._checks import check_output_size, conv_arrays
 from ._ct_backward import conv_transpose_grads
 from ._ct_forward import (
     EXACT_ON_NONFINITE,
+    OUT_OF_PLACE_STAND_IN,
     candidates,
     choose_formulation,
     forced_formulation,
@@ -52,7 +54,7 @@ from ._params import (
     validate_conv_transpose_params,
 )
 from ._plans import cached_plan, signature
-from ._traits import Traits, traits
+from ._traits import Traits, out_of_place, traits
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_transpose_nd"]
 
@@ -248,6 +250,7 @@ class _Plan(NamedTuple):
     out_spatial: tuple[int, ...]
     formulation: str
     traits: Traits
+    backend: ArrayBackend | None
 
 
 def _plan(
@@ -304,7 +307,7 @@ def _plan(
         x = input if batched else input[None, ...]
         layer = (batch_shape, c_out, params, out_spatial)
         formulation = _tuned(xp, known, layer, options, (x, weight, bias))
-    return _Plan(xp, batched, params, out_spatial, formulation, known)
+    return _Plan(xp, batched, params, out_spatial, formulation, known, of_namespace(xp))
 
 
 def _tuned(
@@ -391,12 +394,17 @@ def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
     xp, p, out_spatial = plan.xp, plan.params, plan.out_spatial
 
     def run(x: Any, weight: Any, bias: Any | None) -> Any:
-        def formulation(name: str) -> Callable[[], Any]:
-            return lambda: forward(xp, x, weight, bias, p, out_spatial, name, plan.traits)
+        known, chosen = plan.traits, plan.formulation
+        if plan.backend is not None and not plan.backend.writes_in_place(x, weight):
+            known = out_of_place(known)
+            chosen = OUT_OF_PLACE_STAND_IN.get(chosen, chosen)
 
-        if plan.formulation in EXACT_ON_NONFINITE:
-            return formulation(plan.formulation)()
-        return unless_nonfinite(xp, weight, formulation(plan.formulation), formulation("scatter"))
+        def formulation(name: str) -> Callable[[], Any]:
+            return lambda: forward(xp, x, weight, bias, p, out_spatial, name, known)
+
+        if chosen in EXACT_ON_NONFINITE:
+            return formulation(chosen)()
+        return unless_nonfinite(xp, weight, formulation(chosen), formulation("scatter"))
 
     def grads(x: Any, weight: Any, gy: Any, needs: tuple[bool, bool, bool]) -> Any:
         # Pixel-major GEMMs are faster on PyTorch and NumPy for ungrouped layers; XLA,
