@@ -12,12 +12,11 @@ caches (NumPy tables converted once) give way to computing the same values in th
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 from collections.abc import Iterator
 from typing import Any, Generic, TypeVar
 
-import array_api_compat
+from ._backends._registry import of_namespace
 
 __all__ = ["ScopedSetting", "compiling"]
 
@@ -52,10 +51,7 @@ class ScopedSetting(Generic[T]):
 
 
 def compiling(xp: Any) -> bool:
-    """Whether ``torch.compile`` is tracing code that computes with namespace ``xp``.
-
-    JAX needs no such test: its traced values are never cached on the host here.
-    """
-    if not array_api_compat.is_torch_namespace(xp):
-        return False
-    return bool(sys.modules["torch"].compiler.is_compiling())
+    """Whether a compiler is tracing code that computes with namespace ``xp``
+    (the backend object's :meth:`~lucid._backends.ArrayBackend.compiling`)."""
+    backend = of_namespace(xp)
+    return backend is not None and backend.compiling()

@@ -208,3 +208,66 @@ def test_convolution_modules_take_dask_input(rank):
     transposed.to("dask")  # Dask parameters work too
     assert isinstance(transposed.weight, da.Array)
     np.testing.assert_allclose(transposed(chunked).compute(), want, rtol=1e-5, atol=1e-5)
+
+
+def _layers():
+    """Every non-convolution layer of lucid.nn, each with its input's shape."""
+    import lucid.nn as nn
+
+    image = (4, 8, 6, 6)
+    return {
+        "Linear": (lambda: nn.Linear(6, 5), image),
+        "LazyLinear": (lambda: nn.LazyLinear(5), image),
+        "BatchNorm1d": (lambda: nn.BatchNorm1d(8), (4, 8, 10)),
+        "BatchNorm2d": (lambda: nn.BatchNorm2d(8), image),
+        "BatchNorm3d": (lambda: nn.BatchNorm3d(8, momentum=None), (2, 8, 4, 4, 4)),
+        "LazyBatchNorm2d": (lambda: nn.LazyBatchNorm2d(), image),
+        "GroupNorm": (lambda: nn.GroupNorm(4, 8), image),
+        "LayerNorm": (lambda: nn.LayerNorm([6, 6]), image),
+        "PixelShuffle": (lambda: nn.PixelShuffle(2), image),
+        "PixelUnshuffle": (lambda: nn.PixelUnshuffle(2), image),
+        "Upsample-nearest": (lambda: nn.Upsample(scale_factor=2), image),
+        "Upsample-bilinear": (lambda: nn.Upsample(scale_factor=2, mode="bilinear"), image),
+        "Dropout": (lambda: nn.Dropout(0.5), image),
+        "Flatten": (lambda: nn.Flatten(), image),
+        "Unflatten": (lambda: nn.Unflatten(1, (2, 4)), image),
+        "Identity": (lambda: nn.Identity(), image),
+        **{
+            name: (getattr(nn, name), image)
+            for name in ("ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh")
+        },
+        "Softplus": (lambda: nn.Softplus(), image),
+        "Hardtanh": (lambda: nn.Hardtanh(), image),
+    }
+
+
+LAYERS = _layers()
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_layer_takes_dask_input_beside_numpy_parameters(name, training):
+    """Same values as NumPy, a Dask output keeping the batch chunks, NumPy state kept."""
+    import lucid
+
+    make, shape = LAYERS[name]
+    rng = np.random.default_rng(len(name))
+    x = rng.standard_normal(shape).astype(np.float32)
+    chunked = da.from_array(x, chunks=(2, *shape[1:2], *(max(1, s // 2) for s in shape[2:])))
+    on_numpy, on_dask = make(), make()
+    if not name.startswith("Lazy"):  # the same weights, and running statistics worth using
+        on_numpy(rng.standard_normal(shape).astype(np.float32) + 1)
+        on_dask.load_state_dict(on_numpy.state_dict())
+    on_numpy.train(training), on_dask.train(training)
+    lucid.manual_seed(3)
+    want = on_numpy(x)
+    lucid.manual_seed(3)
+    y = on_dask(chunked)
+    assert isinstance(y, da.Array)
+    assert y.chunks[0] == chunked.chunks[0]
+    np.testing.assert_allclose(y.compute(), want, rtol=1e-5, atol=1e-6)
+    state, reference = on_dask.state_dict(), on_numpy.state_dict()
+    assert state.keys() == reference.keys()
+    for key, value in state.items():  # parameters and running statistics stay NumPy
+        assert isinstance(value, np.ndarray), key
+        np.testing.assert_allclose(value, reference[key], rtol=1e-5, atol=1e-6, err_msg=key)

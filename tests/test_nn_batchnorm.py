@@ -84,6 +84,9 @@ def test_momentum_none_is_a_cumulative_average(backend):
         bn(backend.asarray(x))
     assert abs(float(to_numpy(bn.running_mean)[0]) - np.mean(means)) < 1e-12
     assert int(to_numpy(bn.num_batches_tracked)) == 3
+    # still a 0-d array of the backend, as torch keeps it (NumPy's 0-d + 1 is a scalar)
+    assert backend_of(bn.num_batches_tracked) == backend.name
+    assert bn.num_batches_tracked.ndim == 0
 
 
 def test_lazy_batchnorm_under_jit_materializes_the_original():

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as functional
 
+import lucid
 import lucid.nn as nn
 import lucid.ops as ops
 from lucid.ops._ct_forward import FORMULATIONS, use_formulation
@@ -103,6 +104,23 @@ def test_compile_fullgraph_of_a_materialised_lazy_decoder_with_inductor() -> Non
     y.square().sum().backward()
     assert model[0].weight.grad is not None
     assert_close(compiled(x).detach(), model(x).detach().numpy(), dtype="float32", rtol=1e-5)
+
+
+def test_compile_materialises_a_lazy_module_on_its_first_call() -> None:
+    """Without ``fullgraph`` the first call materialises eagerly (one graph break), with
+    the weights an eager first call draws, connected to autograd; then it compiles."""
+    (x,) = _tensors(5, (2, 6, 5, 5))
+    outputs = []
+    for compiled in (False, True):
+        lucid.manual_seed(7)
+        model = nn.Sequential(nn.LazyConvTranspose2d(4, 3, stride=2), nn.LazyBatchNorm2d())
+        call = torch.compile(model, backend="aot_eager") if compiled else model
+        y = call(x)
+        y.square().sum().backward()
+        assert model[0].weight.grad is not None and model[1].weight.grad is not None
+        outputs.append((y.detach(), model[0].weight.detach(), call(x).detach()))
+    for got, want in zip(*outputs):
+        assert_close(got, want.numpy(), dtype="float32", rtol=1e-5)
 
 
 def test_torch_func_transforms() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import array_api_compat
@@ -178,6 +178,10 @@ class ArrayBackend:
     def to_numpy(self, x: Array) -> np.ndarray:
         return np.asarray(x)
 
+    def to_numpy_all(self, arrays: Sequence[Array]) -> list[np.ndarray]:
+        """Several arrays as NumPy; a lazy library computes them together, in one pass."""
+        return [self.to_numpy(x) for x in arrays]
+
     def from_numpy(self, array: np.ndarray, device: Any = None, dtype: Any = None) -> Array:
         """A new array holding ``array``'s values on native ``device`` with native ``dtype``."""
         return self.namespace().asarray(array, dtype=dtype, device=device, copy=True)
@@ -203,6 +207,24 @@ class ArrayBackend:
     def detach(self, x: Array) -> Array:
         """``x`` cut from any autodiff graph, for state dicts."""
         return x
+
+    def custom_grad(
+        self,
+        forward: Callable[[Any, Any, Any], Any],
+        backward: Callable[[Any, Any, Any, tuple[bool, bool, bool]], tuple[Any, Any, Any]],
+        x: Array,
+        weight: Array,
+        bias: Array | None,
+    ) -> Any:
+        """``forward(x, weight, bias)``, which the library's autodiff differentiates with
+        ``backward(x, weight, gy, needs) -> (dx, dweight, dbias)``; a library without
+        autodiff just calls ``forward``."""
+        return forward(x, weight, bias)
+
+    def compiling(self) -> bool:
+        """Whether a compiler is tracing the current call (host-side caches must give way:
+        ``torch.compile``; JAX's traced values are never cached on the host by lucid)."""
+        return False
 
     def compiled(self, fn: Any) -> Any:
         """``fn`` as the library compiles functions (``jax.jit``); as it is elsewhere."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import array_api_compat
@@ -33,6 +34,11 @@ class DaskBackend(ArrayBackend):
 
     def to_numpy(self, x: Array) -> np.ndarray:
         return np.asarray(x.compute())
+
+    def to_numpy_all(self, arrays: Sequence[Array]) -> list[np.ndarray]:
+        import dask
+
+        return [np.asarray(x) for x in dask.compute(*arrays)]
 
     def from_numpy(self, array: np.ndarray, device: Any = None, dtype: Any = None) -> Array:
         import dask.array

@@ -207,6 +207,45 @@ class JaxBackend(ArrayBackend):
     def copy(self, x: Array) -> Array:
         return x  # immutable
 
+    def custom_grad(
+        self, forward: Any, backward: Any, x: Array, weight: Array, bias: Array | None
+    ) -> Any:
+        """``forward`` under ``jax.custom_jvp``, with the backward's transpose as its tangent.
+
+        The op is linear in ``bias`` and in each of ``x`` and ``weight``, so its tangent is
+        ``vjpᵀ(dx, dweight, dbias)``: the transpose of the custom backward, which
+        ``jax.linear_transpose`` derives from the backward's own slices and GEMMs.  Forward
+        mode (``jax.jvp``, ``jax.jacfwd``, ``jax.linearize``) evaluates that tangent; reverse
+        mode transposes it once more, which gives back exactly the backward's operations
+        (same GEMMs, same windows), so ``jax.grad`` costs what a ``custom_vjp`` did.
+        Symbolic zeros keep unused gradients (say, ``dweight`` under ``grad`` in ``x``
+        only) out of the computation.
+        """
+        import jax
+        from jax.custom_derivatives import SymbolicZero
+
+        @jax.custom_jvp
+        def op(x: Any, weight: Any, bias: Any) -> Any:
+            return forward(x, weight, bias)
+
+        def op_jvp(primals: tuple[Any, Any, Any], tangents: tuple[Any, Any, Any]) -> Any:
+            x, weight, bias = primals
+            y = forward(x, weight, bias)
+            needs = tuple(t is not None and not isinstance(t, SymbolicZero) for t in tangents)
+            if not any(needs):
+                return y, jax.numpy.zeros_like(y)
+
+            def vjp(gy: Any) -> tuple[Any, ...]:
+                grads = backward(x, weight, gy, needs)
+                return tuple(g for g, n in zip(grads, needs) if n)
+
+            tangent = tuple(t for t, n in zip(tangents, needs) if n)
+            (dy,) = jax.linear_transpose(vjp, jax.ShapeDtypeStruct(y.shape, y.dtype))(tangent)
+            return y, dy
+
+        op.defjvp(op_jvp, symbolic_zeros=True)
+        return op(x, weight, bias)
+
     def compiled(self, fn: Any) -> Any:
         import jax
 

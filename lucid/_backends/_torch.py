@@ -89,11 +89,34 @@ class TorchBackend(ArrayBackend):
     def cond(self, pred: Array, if_true: Callable[[], Any], if_false: Callable[[], Any]) -> Any:
         import torch
 
+        if _is_batched(pred):
+            # Under torch.func.vmap over the weights (an ensemble) each member picks its own
+            # branch, and bool() of a batched tensor is an error: compute both and select.
+            return torch.where(pred, if_true(), if_false())
         if not torch.compiler.is_compiling():
             return super().cond(pred, if_true, if_false)
         # bool() of a traced tensor is a graph break: the compiled graph branches itself.
         # Its branches must agree on strides, and a formulation may return a cropped view.
         return torch.cond(pred, lambda: if_true().contiguous(), lambda: if_false().contiguous())
+
+    def custom_grad(
+        self, forward: Any, backward: Any, x: Array, weight: Array, bias: Array | None
+    ) -> Any:
+        import torch
+
+        wants_grad = torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in (x, weight, bias)
+        )
+        if not wants_grad:  # inference: skip the Function's bookkeeping
+            return forward(x, weight, bias)
+        from ._torch_grad import CustomGradFunction
+
+        return CustomGradFunction.apply(x, weight, bias, forward, backward)
+
+    def compiling(self) -> bool:
+        import torch
+
+        return bool(torch.compiler.is_compiling())
 
     def inference(self) -> Any:
         import torch
@@ -106,3 +129,11 @@ class TorchBackend(ArrayBackend):
         with torch.no_grad():
             target.copy_(values)
         return True
+
+
+def _is_batched(x: Any) -> bool:
+    """Whether ``x`` is a ``torch.func.vmap`` batched tensor (functorch's own test)."""
+    import torch
+
+    is_batched = getattr(torch._C._functorch, "is_batchedtensor", None)
+    return bool(is_batched is not None and is_batched(x))

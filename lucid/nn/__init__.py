@@ -8,6 +8,7 @@ LazyConvTranspose2d(None, 64, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))
 
 from . import init
 from ._nnx import to_nnx
+from ._torch_module import to_torch
 from .activation import ELU, GELU, Hardtanh, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softplus, Tanh
 from .batchnorm import (
     BatchNorm1d,
@@ -86,4 +87,5 @@ __all__ = [
     "Upsample",
     "init",
     "to_nnx",
+    "to_torch",
 ]

@@ -69,6 +69,28 @@ def _without_gradient(x: Array) -> Array:
     return x if backend is None else backend.detach(x)
 
 
+def _kept_in_place(updates: dict[str, Array], buffers: dict[str, Array | None]) -> dict[str, Array]:
+    """The new statistics in the library, device and dtype of the buffers they replace.
+
+    They differ only beside an out-of-core input: a Dask batch gives lazy statistics for
+    NumPy buffers, computed here in one pass (a lazy buffer would chain every batch's
+    graph into the next).
+    """
+    moved = [n for n, v in updates.items() if backend_of(v) != backend_of(buffers[n])]
+    source = of(updates[moved[0]]) if moved else None
+    if source is None:
+        return updates
+    values = source.to_numpy_all([updates[n] for n in moved])
+    kept = dict(updates)
+    for name, value in zip(moved, values):
+        old = buffers[name]
+        assert old is not None  # a buffer that is updated exists
+        library = backend_of(old)
+        assert library is not None
+        kept[name] = from_numpy(value, library, array_api_compat.device(old), old.dtype)
+    return kept
+
+
 def count_dtype(backend: str) -> Any:
     """torch's ``int64`` for ``num_batches_tracked``, or ``int32`` where the backend has no
     64-bit integers (JAX without ``jax_enable_x64``): a count of batches fits either."""
@@ -209,7 +231,11 @@ class _BatchNorm(Module):
                     "= step(model, x).  (Or call model.eval() to use the running statistics.)"
                 )
                 raise TypeError(msg)
-            new_count = count + 1 if count is not None else None
+            new_count = None
+            if count is not None:  # an array still: NumPy makes a 0-d array plus 1 a scalar
+                new_count = array_api_compat.array_namespace(count).asarray(
+                    count + 1, dtype=count.dtype
+                )
             factor: Any = self.momentum
             if factor is None:
                 assert new_count is not None
@@ -219,6 +245,7 @@ class _BatchNorm(Module):
             updates = {"running_mean": new_mean, "running_var": new_var}
             if new_count is not None:
                 updates["num_batches_tracked"] = new_count
+            updates = _kept_in_place(updates, buffers)
             if install:
                 for name, value in updates.items():
                     setattr(self, name, value)

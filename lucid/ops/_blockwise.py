@@ -64,25 +64,36 @@ def forward_window(size: int, k: int, s: int, pad: tuple[int, int], d: int) -> W
 
 
 def blockwise_conv(
-    xp: Any,
-    x: Any,
-    out_shape: tuple[int, ...],
-    spatial_edges: Sequence[Sequence[int]],
-    windows: Sequence[Window],
+    plan: Any,
+    input: Any,
+    weight: Any,
+    bias: Any | None,
+    window: Callable[[int, int, int, Any, int], Window],
+    edge: Callable[[int, int, Any], int],
     local: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    weight: np.ndarray,
-    bias: np.ndarray | None,
-    batched: bool,
+    out_channels: int,
 ) -> Any:
-    """The chunked output of shape ``out_shape`` (batched, channels second).
+    """The chunked output of a convolution's validated ``plan`` on a chunked ``input``.
 
-    ``spatial_edges[i]`` are the output chunk edges of spatial axis ``i``;
-    ``windows[i]`` maps an output range to the input range it needs, the zero padding
-    to add around it and where the output range starts in ``local``'s result;
-    ``local(window, weight)`` is the convolution of one NumPy input window (no
-    padding, no bias); ``weight`` enters the graph once, as one key all tasks share.
-    ``bias`` is added blockwise, and the batch axis dropped unless ``batched``.
+    ``plan`` has the op's ``xp``, ``batched``, ``params`` and ``out_spatial``.
+    ``window(size, kernel, stride, padding, dilation)`` maps an output range of one
+    spatial axis to the input range it needs, the zero padding to add around it and
+    where the output range starts in ``local``'s result; ``edge(start, stride,
+    padding)`` is the output chunk edge of an input chunk starting at ``start``;
+    ``local(window, weight)`` is the convolution of one NumPy input window (no padding,
+    no bias).  The weight (NumPy or Dask) enters the graph once, as one key all tasks
+    share; ``bias`` is added blockwise, and the batch axis dropped unless batched.
     """
+    xp, p, batched = plan.xp, plan.params, plan.batched
+    x = input if batched else input[None, ...]
+    weight, bias = (None if a is None else local_array(a) for a in (weight, bias))
+    dims = zip(x.shape[2:], p.kernel_size, p.stride, p.padding, p.dilation)
+    windows = [window(*dim) for dim in dims]
+    spatial_edges = [
+        [edge(start, s, pad) for start in chunk_starts(c)]
+        for c, s, pad in zip(x.chunks[2:], p.stride, p.padding)
+    ]
+    out_shape = (x.shape[0], out_channels, *plan.out_spatial)
     import dask
     import dask.array as da
 

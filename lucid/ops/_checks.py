@@ -17,6 +17,7 @@ __all__ = [
     "describe",
     "floating_dtype_names",
     "is_batched",
+    "on_namespace",
     "require_arrays",
     "require_float_dtype",
 ]
@@ -40,7 +41,9 @@ def require_arrays(**arrays: Any) -> None:
 def common_namespace(**arrays: Any) -> Any:
     """The one Array API namespace shared by every non-None array in ``arrays``.
 
-    Raises ``TypeError`` naming both arrays when they come from different libraries.
+    Raises ``TypeError`` naming both arrays when they come from different libraries,
+    except arrays of the library an out-of-core input computes its blocks with (NumPy
+    weights beside a Dask input): the namespace is then the input's.
     The first of ``arrays`` (the input) is required; the others may be ``None``.
     """
     require_arrays(**dict([next(iter(arrays.items()))]))
@@ -51,13 +54,17 @@ def common_namespace(**arrays: Any) -> Any:
     except TypeError:
         msg = f"{first_name} must be an array of an Array API library, got {describe(first)}"
         raise TypeError(msg) from None
+    owner = _backends.of(first)
+    # An out-of-core input (Dask) computes its blocks with the library of its blocks, so
+    # parameters of that library (NumPy) join it, as in a module that keeps NumPy weights.
+    blocks = owner.block_backend if owner is not None else None
     for name, array in present.items():
         try:
             other = array_api_compat.array_namespace(array)
         except TypeError:
             msg = f"{name} must be an array of an Array API library, got {describe(array)}"
             raise TypeError(msg) from None
-        if other is not xp:
+        if other is not xp and not (blocks is not None and _backends.backend_of(array) == blocks):
             msg = (
                 f"{first_name} and {name} come from different array libraries: "
                 f"{first_name} is a {describe(first)}, {name} is a {describe(array)}; "
@@ -65,6 +72,19 @@ def common_namespace(**arrays: Any) -> Any:
             )
             raise TypeError(msg)
     return xp
+
+
+def on_namespace(xp: Any, *arrays: Any) -> tuple[Any, ...]:
+    """``arrays`` as arrays of namespace ``xp``, for an op's calls to accept them.
+
+    Only an out-of-core namespace converts: NumPy parameters beside a Dask input become
+    one-block Dask arrays (a graph key each, no copy).  Everything else, ``None``
+    included, is returned as it is.
+    """
+    backend = _backends.of_namespace(xp)
+    if backend is None or backend.block_backend is None:
+        return arrays
+    return tuple(a if a is None or backend.is_array(a) else xp.asarray(a) for a in arrays)
 
 
 _FLOATING = ("float16", "bfloat16", "float32", "float64")

@@ -28,10 +28,8 @@ from ._autocast import autocast_arrays
 from ._blockwise import (
     as_chunked,
     blockwise_conv,
-    chunk_starts,
     chunked,
     forward_window,
-    local_array,
 )
 from ._checks import check_output_size, conv_arrays
 from ._ct_geometry import tap_windows
@@ -169,22 +167,15 @@ def _chunked(input: Any, weight: Any, bias: Any | None, args: tuple[Any, ...]) -
     """A chunked (Dask) input: the output in blocks, each from its input rows and halo."""
     plan = _plan(*as_chunked(input, weight, bias), *args)
     p, ndim = plan.params, args[-1]
-    x = input if plan.batched else input[None, ...]
-    weight, bias = (None if a is None else local_array(a) for a in (weight, bias))
-    windows = [
-        forward_window(n, k, s, pad, d)
-        for n, k, s, pad, d in zip(x.shape[2:], p.kernel_size, p.stride, p.padding, p.dilation)
-    ]
-    edges = [
-        [-(-(start + pad[0]) // s) for start in chunk_starts(c)]
-        for c, s, pad in zip(x.chunks[2:], p.stride, p.padding)
-    ]
 
     def local(window: Any, weight: Any) -> Any:
         return conv_nd(window, weight, None, p.stride, 0, p.dilation, p.groups, ndim=ndim)
 
-    out_shape = (x.shape[0], weight.shape[0], *plan.out_spatial)
-    return blockwise_conv(plan.xp, x, out_shape, edges, windows, local, weight, bias, plan.batched)
+    def edge(start: int, stride: int, pad: tuple[int, int]) -> int:
+        return -(-(start + pad[0]) // stride)
+
+    channels = int(weight.shape[0])
+    return blockwise_conv(plan, input, weight, bias, forward_window, edge, local, channels)
 
 
 class _Plan(NamedTuple):

@@ -31,9 +31,7 @@ from ._autodiff import with_custom_grad
 from ._blockwise import (
     as_chunked,
     blockwise_conv,
-    chunk_starts,
     chunked,
-    local_array,
     transposed_window,
 )
 from ._checks import check_output_size, conv_arrays
@@ -362,21 +360,17 @@ def _chunked(input: Any, weight: Any, bias: Any | None, args: tuple[Any, ...]) -
     """A chunked (Dask) input: the output in blocks, each from its input rows."""
     plan = _plan(*as_chunked(input, weight, bias), *args)
     p, ndim = plan.params, args[-1]
-    x = input if plan.batched else input[None, ...]
-    weight, bias = (None if a is None else local_array(a) for a in (weight, bias))
-    windows = [
-        transposed_window(n, k, s, pad, d)
-        for n, k, s, pad, d in zip(x.shape[2:], p.kernel_size, p.stride, p.padding, p.dilation)
-    ]
-    edges = [[start * s for start in chunk_starts(c)] for c, s in zip(x.chunks[2:], p.stride)]
 
     def local(window: Any, weight: Any) -> Any:
         return conv_transpose_nd(
             window, weight, None, p.stride, 0, 0, p.groups, p.dilation, ndim=ndim
         )
 
-    out_shape = (x.shape[0], weight.shape[1] * p.groups, *plan.out_spatial)
-    return blockwise_conv(plan.xp, x, out_shape, edges, windows, local, weight, bias, plan.batched)
+    def edge(start: int, stride: int, pad: int) -> int:
+        return start * stride
+
+    channels = int(weight.shape[1]) * p.groups
+    return blockwise_conv(plan, input, weight, bias, transposed_window, edge, local, channels)
 
 
 def _describe(spatial: tuple[int, ...], p: ConvTransposeParams) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._checks import common_namespace, require_arrays, require_float_dtype
+from ._checks import common_namespace, on_namespace, require_arrays, require_float_dtype
 
 __all__ = ["linear"]
 
@@ -44,5 +44,6 @@ def linear(input: Any, weight: Any, bias: Any | None = None) -> Any:
     if bias is not None and tuple(bias.shape) != (out_features,):
         msg = f"bias must have shape ({out_features},) (out_features), got {tuple(bias.shape)}"
         raise ValueError(msg)
+    weight, bias = on_namespace(xp, weight, bias)
     y = xp.matmul(input, xp.permute_dims(weight, (1, 0)))
     return y if bias is None else y + bias

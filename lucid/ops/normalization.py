@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._backends import backend_of
-from ._checks import common_namespace, require_float_dtype
+from ._checks import common_namespace, on_namespace, require_float_dtype
 from .activation import real_number
 
 __all__ = ["batch_norm", "batch_norm_stats", "group_norm", "layer_norm"]
@@ -124,6 +124,9 @@ def batch_norm(
     """
     eps = check_eps(eps)
     xp, _, axes = _batch_arrays(input, running_mean, running_var, weight, bias)
+    running_mean, running_var, weight, bias = on_namespace(
+        xp, running_mean, running_var, weight, bias
+    )
     shape = _channel_shape(input)
     if not training and (running_mean is None or running_var is None):
         msg = (
@@ -177,6 +180,7 @@ def batch_norm_stats(
     # is a traced value under jax.jit.
     factor = momentum if backend_of(momentum) is not None else real_number(momentum, "momentum")
     xp, channels, axes = _batch_arrays(input, running_mean, running_var, None, None)
+    running_mean, running_var = on_namespace(xp, running_mean, running_var)
     _require_several_values(input, axes)
     count = _values_per_channel(input, axes)
     mean = xp.mean(input, axis=axes, keepdims=True)
@@ -229,10 +233,15 @@ def group_norm(
         raise ValueError(msg)
     for name, array in (("weight", weight), ("bias", bias)):
         _per_channel(xp, input, name, array, channels)
-    grouped = xp.reshape(input, (n, num_groups, -1))
-    mean = xp.mean(grouped, axis=2, keepdims=True)
+    weight, bias = on_namespace(xp, weight, bias)
+    # Channels split into (groups, channels per group) and reduced over every axis after
+    # the group one, not merged with the spatial axes: a chunked (Dask) input keeps its
+    # spatial chunks, which a merging reshape cannot.
+    grouped = xp.reshape(input, (n, num_groups, channels // num_groups, *input.shape[2:]))
+    axes = tuple(range(2, grouped.ndim))
+    mean = xp.mean(grouped, axis=axes, keepdims=True)
     centered = grouped - mean
-    var = xp.mean(centered * centered, axis=2, keepdims=True)
+    var = xp.mean(centered * centered, axis=axes, keepdims=True)
     y = xp.reshape(centered / xp.sqrt(var + eps), tuple(input.shape))
     return _affine(xp, y, weight, bias, _channel_shape(input))
 
@@ -283,6 +292,7 @@ def layer_norm(
         if array is not None and tuple(array.shape) != shape:
             msg = f"{name} must have shape {shape} (normalized_shape), got {tuple(array.shape)}"
             raise ValueError(msg)
+    weight, bias = on_namespace(xp, weight, bias)
     axes = tuple(range(input.ndim - len(shape), input.ndim))
     mean = xp.mean(input, axis=axes, keepdims=True)
     centered = input - mean
