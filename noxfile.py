@@ -27,10 +27,27 @@ BACKEND_EXTRAS = {
 }
 
 
+# lucid's wheel, built by the first session of this nox run that installs lucid and
+# reused by the others: one isolated setuptools build per run instead of one per session.
+_WHEEL: list[Path] = []
+
+
+def lucid_wheel(session: nox.Session) -> Path:
+    """The wheel of this checkout, built once per nox run."""
+    if not _WHEEL:
+        out = Path(session.create_tmp()) / "lucid-wheel"
+        shutil.rmtree(out, ignore_errors=True)
+        session.run("python", "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(out), ".")
+        wheels = sorted(out.glob("*.whl"))
+        if len(wheels) != 1:
+            session.error(f"expected one lucid wheel in {out}, got {[w.name for w in wheels]}")
+        _WHEEL.extend(wheels)
+    return _WHEEL[0]
+
+
 def install_lucid(session: nox.Session, extras: str) -> None:
-    # torch first and pinned, so that the `torch>=...` of the extras is already met.
-    session.install(TORCH)
-    session.install(f".[{extras}]")
+    # One resolve: the pinned torch meets the extras' `torch>=...`.
+    session.install(TORCH, f"{lucid_wheel(session)}[{extras}]")
 
 
 @nox.session

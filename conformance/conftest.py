@@ -22,6 +22,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--fuzz-seconds",
         type=float,
-        default=60.0,
+        default=20.0,
         help="time box of each differential-fuzz test (conformance/test_fuzz.py)",
     )

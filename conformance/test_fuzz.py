@@ -6,7 +6,8 @@ for the forward and the transposed convolutions of every rank (see
 :mod:`conformance._fuzz` for the data and the comparison).
 
 The run is time-boxed: each test stops drawing new work after ``--fuzz-seconds``
-(default 60 s: two tests on two workers, about two CPU-minutes per backend).
+(default 20 s: two tests on two workers, 40 CPU-seconds per backend, so that the whole
+matrix stays within minutes; ``nox -s fuzz`` gives each test 300 s).
 The normal matrix draws the same examples every run; ``nox -s fuzz -- --fuzz-seconds
 600 --hypothesis-seed 1234`` explores longer from a seed of your choice.  A failure
 prints its one-line reproducer (``python -m conformance._fuzz``).

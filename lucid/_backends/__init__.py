@@ -1,11 +1,12 @@
 """Backends: one small class per array library, the only place that knows library names.
 
 A *backend* is one array library, named ``'numpy'``, ``'jax'``, ``'torch'``,
-``'array_api_strict'`` or ``'dask'``.  Each is an :class:`~lucid._backends._base.ArrayBackend`
-in a file of its own (``_numpy.py``, ``_torch.py``, ``_jax.py``, ``_strict.py``,
-``_dask.py``) that owns detection from an array, the namespace, device parsing and
-placement, dtype rules, conversion to and from NumPy, copies, in-place fills and the
-autodiff hooks.  Adding a library is one such class and an entry in ``_registry.py``.
+``'array_api_strict'``, ``'dask'`` or ``'cupy'``.  Each is an
+:class:`~lucid._backends._base.ArrayBackend` in a file of its own (``_numpy.py``,
+``_torch.py``, ``_jax.py``, ``_strict.py``, ``_dask.py``, ``_cupy.py``) that owns
+detection from an array, the namespace, device parsing and placement, dtype rules,
+conversion to and from NumPy, copies, in-place fills and the autodiff hooks.  Adding a
+library is one such class and an entry in ``_registry.py``.
 
 Arrays passed in by the caller decide the namespace of every operation; the *default*
 backend (:mod:`._default`) is only used when lucid creates arrays from nothing.  No

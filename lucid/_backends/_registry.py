@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._base import ArrayBackend
+from ._cupy import CupyBackend
 from ._dask import DaskBackend
 from ._jax import JaxBackend
 from ._numpy import NumpyBackend
@@ -24,6 +25,7 @@ ALL: tuple[ArrayBackend, ...] = (
     TorchBackend(),
     StrictBackend(),
     DaskBackend(),
+    CupyBackend(),
 )
 _BY_NAME = {backend.name: backend for backend in ALL}
 
