@@ -210,6 +210,16 @@ def test_convolution_modules_take_dask_input(rank):
     np.testing.assert_allclose(transposed(chunked).compute(), want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("transposed", [True, False], ids=["transposed", "forward"])
+def test_a_numpy_input_with_dask_weights_is_a_clear_type_error(transposed):
+    """Dask weights need a Dask input (blocks come from the input), said before any work."""
+    op = TRANSPOSED[2] if transposed else FORWARD[2]
+    x = np.ones((1, 2, 4, 4), dtype=np.float32)
+    w = da.ones((2, 2, 3, 3), dtype=np.float32)
+    with pytest.raises(TypeError, match="input and weight come from different array libraries"):
+        op(x, w)
+
+
 def _layers():
     """Every non-convolution layer of lucid.nn, each with its input's shape."""
     import lucid.nn as nn

@@ -20,7 +20,6 @@ import numpy as np
 from .. import _backends
 
 __all__ = [
-    "as_chunked",
     "blockwise_conv",
     "boundaries",
     "chunk_starts",
@@ -171,13 +170,6 @@ def _out_of_core(a: Any) -> bool:
 def chunked(*arrays: Any) -> bool:
     """Whether any of ``arrays`` is computed in blocks (a Dask array)."""
     return any(_out_of_core(a) for a in arrays)
-
-
-def as_chunked(*arrays: Any) -> tuple[Any, ...]:
-    """``arrays`` as Dask arrays (NumPy weights next to a Dask input), for validation."""
-    import dask.array as da
-
-    return tuple(a if a is None or _out_of_core(a) else da.from_array(a) for a in arrays)
 
 
 def local_array(a: Any) -> Any:

@@ -26,7 +26,6 @@ import array_api_extra as xpx
 from .._backend import namespace_name
 from ._autocast import autocast_arrays
 from ._blockwise import (
-    as_chunked,
     blockwise_conv,
     chunked,
     forward_window,
@@ -165,7 +164,7 @@ def conv_nd(
 
 def _chunked(input: Any, weight: Any, bias: Any | None, args: tuple[Any, ...]) -> Any:
     """A chunked (Dask) input: the output in blocks, each from its input rows and halo."""
-    plan = _plan(*as_chunked(input, weight, bias), *args)
+    plan = _plan(input, weight, bias, *args)
     p, ndim = plan.params, args[-1]
 
     def local(window: Any, weight: Any) -> Any:

@@ -31,7 +31,6 @@ from . import _autotune
 from ._autocast import autocast_arrays
 from ._autodiff import with_custom_grad
 from ._blockwise import (
-    as_chunked,
     blockwise_conv,
     chunked,
     transposed_window,
@@ -362,7 +361,7 @@ def _check_channels(
 
 def _chunked(input: Any, weight: Any, bias: Any | None, args: tuple[Any, ...]) -> Any:
     """A chunked (Dask) input: the output in blocks, each from its input rows."""
-    plan = _plan(*as_chunked(input, weight, bias), *args)
+    plan = _plan(input, weight, bias, *args)
     p, ndim = plan.params, args[-1]
 
     def local(window: Any, weight: Any) -> Any:
