@@ -24,7 +24,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .._backends._registry import of_namespace
+from .._backends import ArrayBackend
 from .._tracing import ScopedSetting
 
 __all__ = ["custom_grad_enabled", "use_custom_grad", "with_custom_grad"]
@@ -60,10 +60,15 @@ def custom_grad_enabled() -> bool:
 
 
 def with_custom_grad(
-    xp: Any, forward: Forward, backward: Backward, x: Any, weight: Any, bias: Any | None
+    backend: ArrayBackend | None,
+    forward: Forward,
+    backward: Backward,
+    x: Any,
+    weight: Any,
+    bias: Any | None,
 ) -> Any:
-    """``forward(x, weight, bias)``, differentiated by ``backward`` where the framework allows."""
-    backend = of_namespace(xp)
+    """``forward(x, weight, bias)``, differentiated by ``backward`` where ``backend``'s
+    framework allows (the backend the op's plan found once, not looked up per call)."""
     if not _ENABLED.get() or backend is None:
         return forward(x, weight, bias)
     return backend.custom_grad(forward, backward, x, weight, bias)

@@ -415,4 +415,4 @@ def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
         # Without a stride XLA differentiates the forward's slices and GEMMs faster than
         # the custom backward (31 ms against 43 ms on the `same` benchmark layer).
         return run(x, weight, bias)
-    return with_custom_grad(xp, run, grads, x, weight, bias)
+    return with_custom_grad(plan.backend, run, grads, x, weight, bias)
