@@ -87,11 +87,8 @@ def test_compile_fullgraph_every_op(name: str) -> None:
 
 
 def test_compile_fullgraph_of_a_materialised_lazy_decoder_with_inductor() -> None:
-    """The default backend compiles the whole module once its weights exist.
-
-    Known limit: the materialising first call itself is not traceable yet (the lazy
-    lock), so one eager call comes first.
-    """
+    """The default backend compiles the whole module once its weights exist (here
+    materialised by an eager call; a lazy first call compiles through ``to_torch``)."""
     model = nn.Sequential(
         nn.LazyConvTranspose2d(8, 4, stride=2, padding=1), nn.ReLU(),
         nn.LazyConv2d(3, 3, padding=1), nn.Tanh(),
@@ -121,6 +118,57 @@ def test_compile_materialises_a_lazy_module_on_its_first_call() -> None:
         outputs.append((y.detach(), model[0].weight.detach(), call(x).detach()))
     for got, want in zip(*outputs):
         assert_close(got, want.numpy(), dtype="float32", rtol=1e-5)
+
+
+def _lazy_decoder() -> nn.Module:
+    return nn.Sequential(
+        nn.LazyConvTranspose2d(8, 4, stride=2, padding=1), nn.LazyBatchNorm2d(), nn.ReLU(),
+        nn.LazyConv2d(3, 3, padding=1), nn.Flatten(), nn.LazyLinear(5), nn.LazyBatchNorm1d(),
+    )  # fmt: skip
+
+
+def test_compile_fullgraph_materialises_a_lazy_view_on_its_first_call() -> None:
+    """``to_torch`` of a lazy model is a torch lazy module: its first compiled call
+    (fullgraph, so no graph break) gives the weights, output, gradients and running
+    statistics of an eager first call."""
+    (x,) = _tensors(6, (2, 6, 5, 5))
+    runs = []
+    for compiled in (False, True):
+        lucid.manual_seed(11)
+        model = _lazy_decoder()
+        view = nn.to_torch(model)
+        assert isinstance(view, torch.nn.modules.lazy.LazyModuleMixin)
+        call = torch.compile(view, fullgraph=True, backend="aot_eager") if compiled else view
+        y = call(x)
+        y.square().sum().backward()
+        assert not isinstance(view, torch.nn.modules.lazy.LazyModuleMixin)
+        state = {k: v.detach() for k, v in view.state_dict().items()}
+        grads = {k: p.grad for k, p in view.named_parameters()}
+        runs.append((y.detach(), state, grads))
+    (y_eager, state_eager, grads_eager), (y_compiled, state_compiled, grads_compiled) = runs
+    assert_close(y_compiled, y_eager.numpy(), dtype="float32", rtol=1e-5)
+    assert state_compiled.keys() == state_eager.keys() and len(grads_eager) == 10
+    torch.testing.assert_close(state_compiled, state_eager, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grads_compiled, grads_eager, rtol=1e-4, atol=1e-5)
+
+
+def test_compile_fullgraph_with_the_other_libraries_imported() -> None:
+    """lucid asks every imported library's backend about each argument (a BatchNorm's
+    momentum too); none of those checks may break the graph."""
+    import array_api_strict  # noqa: F401  (in use, so its backend is asked)
+
+    model = nn.Sequential(nn.ConvTranspose2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU()).to("torch")
+    (x,) = _tensors(8, (2, 3, 4, 4))
+    _compiled_matches_eager(model, x)
+
+
+def test_compile_fullgraph_of_an_unmaterialised_lucid_module_names_the_way_out() -> None:
+    model = nn.Sequential(nn.LazyConvTranspose2d(4, 3), nn.ReLU())
+    (x,) = _tensors(7, (1, 2, 3, 3))
+    with pytest.raises(Exception, match=r"LazyConvTranspose2d .*compile lucid\.nn\.to_torch"):
+        torch.compile(model, fullgraph=True, backend="aot_eager")(x)
+    assert model[0].has_uninitialized_params()
+    assert tuple(model(x).shape) == (1, 4, 5, 5)
 
 
 @pytest.mark.parametrize(("formulation", "k"), CONV_TRANSPOSE, ids=[f for f, _ in CONV_TRANSPOSE])

@@ -21,9 +21,9 @@ class StrictBackend(ArrayBackend):
     dtype_prefix = "array_api_strict."
 
     def is_array(self, x: Any) -> bool:
-        return type(x).__module__.startswith("array_api_strict") and hasattr(
-            x, "__array_namespace__"
-        )
+        # No string methods on the type's module name: torch.compile cannot trace them,
+        # and every backend is asked about a scalar argument (a momentum).
+        return hasattr(x, "__array_namespace__") and self.is_namespace(x.__array_namespace__())
 
     def is_namespace(self, xp: Any) -> bool:
         return bool(array_api_compat.is_array_api_strict_namespace(xp))

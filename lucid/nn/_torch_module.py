@@ -8,6 +8,13 @@ keeps its arrays in dictionaries of the same name, so the view :func:`to_torch` 
 tensors, a moved parameter, an optimizer's in-place step) is what the lucid module
 computes with, and a BatchNorm's new running statistics appear on both.  torch is
 imported only when :func:`to_torch` is called.
+
+A view of a module with lazy parameters anywhere inside is a torch lazy module
+(``torch.nn.modules.lazy.LazyModuleMixin``), because that is what ``torch.compile``
+recognises: before tracing the first call it hands the module the (fake) input to
+materialise on, so the first call compiles with ``fullgraph=True`` too.  The view
+materialises by running the lucid module once, eagerly and in eval mode (no running
+statistic changes, no random draws but the weights'), on zeros shaped like that input.
 """
 
 from __future__ import annotations
@@ -60,15 +67,21 @@ def to_torch(module: Module) -> Any:
 
 
 def _view(module: Module) -> Any:
-    view = _view_class()(module)
+    view_class, lazy_view_class = _view_classes()
+    view = (lazy_view_class if _has_lazy_parameters(module) else view_class)(module)
     for name, child in module.named_children():
         view._modules[name] = _view(child)
     return view
 
 
+def _has_lazy_parameters(module: Module) -> bool:
+    return any(getattr(m, "has_uninitialized_params", bool)() for m in module.modules())
+
+
 @functools.cache
-def _view_class() -> type:
+def _view_classes() -> tuple[type, type]:
     import torch
+    from torch.nn.modules.lazy import LazyModuleMixin
 
     class LucidModule(torch.nn.Module):
         """A lucid module seen by torch: the same parameter and buffer dictionaries."""
@@ -95,4 +108,54 @@ def _view_class() -> type:
         def extra_repr(self) -> str:
             return type(self.lucid_module).__name__
 
-    return LucidModule
+    class LazyLucidModule(LazyModuleMixin, LucidModule):
+        """The view of a module whose parameters are made on its first call.
+
+        Eager calls materialise in lucid's own first call (whose output is connected to
+        the new parameters); torch's lazy-module hooks are not installed.
+        """
+
+        cls_to_become = LucidModule
+
+        def __init__(self, module: Module) -> None:
+            LucidModule.__init__(self, module)  # not LazyModuleMixin's: no torch hooks
+            self._initialize_hook = None  # what torch.compile looks for in a lazy module
+
+        def _infer_parameters(self, module: Any, args: Any, kwargs: Any = None) -> None:
+            kwargs = kwargs or {}
+
+            # Called by torch.compile before tracing, with fake tensors: run once on zeros.
+            def real(value: Any) -> Any:
+                if isinstance(value, torch.Tensor):
+                    return torch.zeros(value.shape, dtype=value.dtype, device=value.device)
+                return value
+
+            lucid_module = self.lucid_module
+            modes = [(m, m.training) for m in lucid_module.modules()]
+            lucid_module.eval()
+            try:
+                with torch.no_grad():
+                    lucid_module(*map(real, args), **{k: real(v) for k, v in kwargs.items()})
+            finally:
+                for m, training in modes:
+                    m.training = training
+            self._become_eager()
+
+        def forward(self, *args: Any, **kwargs: Any) -> Any:
+            output = self.lucid_module(*args, **kwargs)
+            self._become_eager()
+            return output
+
+        def _become_eager(self) -> None:
+            for view in self.modules():
+                if isinstance(view, LazyLucidModule) and not view.has_uninitialized_params():
+                    view.__dict__.pop("_initialize_hook", None)
+                    view.__class__ = LucidModule  # type: ignore[assignment]
+
+        def has_uninitialized_params(self) -> bool:
+            return _has_lazy_parameters(self.lucid_module)
+
+        def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:
+            self._infer_parameters(self, args, kwargs)
+
+    return LucidModule, LazyLucidModule

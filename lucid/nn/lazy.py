@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .. import random as _random
-from .._backends import dtype_name, parse_device
+from .._backends import dtype_name, of, parse_device
 from .._typing import Array, DeviceLike, DTypeLike
 from .module import Module, _as_parameter
 
@@ -76,6 +76,17 @@ class LazyModuleMixin:
         names = self._lazy_params  # read now: another thread may change our class
         if not _pending(self, names):
             return
+        backend = of(x)
+        if backend is not None and backend.compiling():
+            # torch.compile traces this Python instead of running it, and cannot trace the
+            # lock, lucid's NumPy random stream or the change of class below.
+            msg = (
+                f"{type(self).__name__} makes its parameters on its first call, which "
+                "torch.compile cannot trace; compile lucid.nn.to_torch(model) instead (a "
+                "torch lazy module, materialised before tracing), or call the model once "
+                "before compiling it"
+            )
+            raise RuntimeError(msg)
         with _lock:
             if not _pending(self, names):
                 return

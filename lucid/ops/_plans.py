@@ -9,6 +9,9 @@ Only signatures that are exactly equal to a validated one hit the cache: a
 hyper-parameter that is not a plain ``int`` (or a tuple or list of them) gives no key,
 so ``stride=True`` or ``stride=2.0`` always takes the full validation and its error.
 A call that fails validation stores nothing.
+
+A plan also holds the call itself (:func:`planned_call`): on libraries that run a
+compiled program faster than operation by operation, it is compiled once per plan.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["cached_plan", "signature"]
+__all__ = ["cached_plan", "planned_call", "signature"]
 
 Plan = TypeVar("Plan")
 
@@ -73,3 +76,14 @@ def cached_plan(key: tuple[Any, ...] | None, build: Callable[[], Plan]) -> Plan:
         _PLANS.clear()
     _PLANS[key] = plan
     return plan
+
+
+def planned_call(
+    body: Callable[..., Any], backend: Any, compiles_eager_calls: bool
+) -> Callable[..., Any]:
+    """``body`` as every call of one plan runs it: compiled by ``backend`` (once, on
+    first use) when the library's traits say eager calls are faster compiled."""
+    if compiles_eager_calls and backend is not None:
+        compiled: Callable[..., Any] = backend.compiled(body)
+        return compiled
+    return body

@@ -17,13 +17,15 @@ input and output instead of ``prod(kernel_size)`` times the input.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import array_api_extra as xpx
 
 from .._backend import namespace_name
+from .._backends import of_namespace
 from ._autocast import autocast_arrays
 from ._blockwise import (
     blockwise_conv,
@@ -33,7 +35,7 @@ from ._blockwise import (
 from ._checks import check_output_size, conv_arrays
 from ._ct_geometry import tap_windows
 from ._params import ConvParams, conv_output_size, validate_conv_params
-from ._plans import cached_plan, signature
+from ._plans import cached_plan, planned_call, signature
 from ._traits import DEFAULT, Traits, traits
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_nd"]
@@ -155,11 +157,7 @@ def conv_nd(
         signature((input, weight, bias), ("conv", *args)),
         lambda: _plan(input, weight, bias, *args),
     )
-    x = input if plan.batched else input[None, ...]
-    y = _conv(plan.xp, x, weight, plan.params, plan.out_spatial, plan.traits)
-    if bias is not None:
-        y = y + plan.xp.reshape(bias, (1, -1) + (1,) * ndim)
-    return y if plan.batched else y[0, ...]
+    return plan.call(input, weight, bias)
 
 
 def _chunked(input: Any, weight: Any, bias: Any | None, args: tuple[Any, ...]) -> Any:
@@ -185,6 +183,16 @@ class _Plan(NamedTuple):
     params: ConvParams
     out_spatial: tuple[int, ...]
     traits: Traits
+    #: ``call(input, weight, bias)``: the whole call, see :func:`._plans.planned_call`.
+    call: Callable[[Any, Any, Any], Any] = lambda *_: None
+
+
+def _call(plan: _Plan, input: Any, weight: Any, bias: Any | None) -> Any:
+    x = input if plan.batched else input[None, ...]
+    y = _conv(plan.xp, x, weight, plan.params, plan.out_spatial, plan.traits)
+    if bias is not None:
+        y = y + plan.xp.reshape(bias, (1, -1) + (1,) * len(plan.out_spatial))
+    return y if plan.batched else y[0, ...]
 
 
 def _plan(
@@ -217,7 +225,11 @@ def _plan(
         f"the input spatial size {spatial}, kernel_size={params.kernel_size}, "
         f"stride={params.stride}, padding={params.padding}, dilation={params.dilation}",
     )
-    return _Plan(xp, batched, params, out_spatial, traits(namespace_name(xp)))
+    known = traits(namespace_name(xp))
+    plan = _Plan(xp, batched, params, out_spatial, known)
+    backend = of_namespace(xp)
+    call = planned_call(functools.partial(_call, plan), backend, known.compiles_eager_calls)
+    return plan._replace(call=call)
 
 
 def _check_channels(

@@ -22,6 +22,7 @@ peak extra memory on large inputs stays near the size of the output instead of
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -52,7 +53,7 @@ from ._params import (
     spatial_output_size,
     validate_conv_transpose_params,
 )
-from ._plans import cached_plan, signature
+from ._plans import cached_plan, planned_call, signature
 from ._traits import Traits, out_of_place, traits
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_transpose_nd"]
@@ -235,9 +236,7 @@ def conv_transpose_nd(
         ),
         lambda: _plan(input, weight, bias, *args, autotune=tune),
     )
-    x = input if plan.batched else input[None, ...]
-    y = _conv_transpose(plan, x, weight, bias)
-    return y if plan.batched else y[0, ...]
+    return plan.call(input, weight, bias)
 
 
 class _Plan(NamedTuple):
@@ -250,6 +249,14 @@ class _Plan(NamedTuple):
     formulation: str
     traits: Traits
     backend: ArrayBackend | None
+    #: ``call(input, weight, bias)``: the whole call, see :func:`._plans.planned_call`.
+    call: Callable[[Any, Any, Any], Any] = lambda *_: None
+
+
+def _call(plan: _Plan, input: Any, weight: Any, bias: Any | None) -> Any:
+    x = input if plan.batched else input[None, ...]
+    y = _conv_transpose(plan, x, weight, bias)
+    return y if plan.batched else y[0, ...]
 
 
 def _plan(
@@ -306,7 +313,9 @@ def _plan(
         x = input if batched else input[None, ...]
         layer = (batch_shape, c_out, params, out_spatial)
         formulation = _tuned(xp, known, layer, options, (x, weight, bias))
-    return _Plan(xp, batched, params, out_spatial, formulation, known, of_namespace(xp))
+    plan = _Plan(xp, batched, params, out_spatial, formulation, known, of_namespace(xp))
+    call = planned_call(functools.partial(_call, plan), plan.backend, known.compiles_eager_calls)
+    return plan._replace(call=call)
 
 
 def _tuned(
