@@ -110,3 +110,30 @@ def test_the_cache_is_bounded(backend: Backend, validations, monkeypatch) -> Non
     for padding in range(5):
         conv_transpose2d(x, w, padding=padding % 2, stride=padding + 1)
     assert 0 < len(_plans._PLANS) <= 3
+
+
+_COMPILATIONS: list[str] = []
+
+
+@pytest.mark.only_backend("jax", reason="compiled eager calls are a JAX trait")
+@pytest.mark.parametrize("op", [conv_transpose2d, conv2d], ids=["conv_transpose2d", "conv2d"])
+def test_an_eager_jax_call_compiles_once_per_signature(backend: Backend, op: Any) -> None:
+    """Operation by operation, a new shape compiled about 34 XLA programs (one per
+    operation); now the plan's call is one program (beside, at most, two scalar
+    conversions the first plan of a dtype makes), and a repeated call compiles none."""
+    import jax
+
+    if not _COMPILATIONS:
+        jax.monitoring.register_event_duration_secs_listener(
+            lambda event, _secs, **_: _COMPILATIONS.append(event)
+        )
+    rng = np.random.default_rng(3)
+    x, w = (backend.asarray(rng.standard_normal(s)) for s in ((2, 3, 7, 9), (3, 3, 3, 3)))
+    b = backend.asarray(rng.standard_normal(3))
+    counts = []
+    for inputs in ((x, w, b), (x * 2.0, -w, b)):
+        jax.block_until_ready(inputs)
+        start = len(_COMPILATIONS)
+        jax.block_until_ready(op(*inputs, stride=2, padding=1))
+        counts.append(_COMPILATIONS[start:].count("/jax/core/compile/backend_compile_duration"))
+    assert counts[0] <= 3 and counts[1] == 0, counts
