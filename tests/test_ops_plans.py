@@ -11,11 +11,13 @@ nothing.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import pytest
 
+import lucid.ops as ops
 import lucid.ops.conv as conv_module
 import lucid.ops.conv_transpose as conv_transpose_module
 from lucid.ops import _plans, conv2d, conv_transpose2d
@@ -115,25 +117,71 @@ def test_the_cache_is_bounded(backend: Backend, validations, monkeypatch) -> Non
 _COMPILATIONS: list[str] = []
 
 
-@pytest.mark.only_backend("jax", reason="compiled eager calls are a JAX trait")
-@pytest.mark.parametrize("op", [conv_transpose2d, conv2d], ids=["conv_transpose2d", "conv2d"])
-def test_an_eager_jax_call_compiles_once_per_signature(backend: Backend, op: Any) -> None:
-    """Operation by operation, a new shape compiled about 34 XLA programs (one per
-    operation); now the plan's call is one program (beside, at most, two scalar
-    conversions the first plan of a dtype makes), and a repeated call compiles none."""
+def _compilations_of(call: Any, *inputs: Any) -> int:
+    """How many XLA programs ``call(*inputs)`` compiles (inputs made beforehand)."""
     import jax
 
     if not _COMPILATIONS:
         jax.monitoring.register_event_duration_secs_listener(
             lambda event, _secs, **_: _COMPILATIONS.append(event)
         )
+    jax.block_until_ready(inputs)
+    start = len(_COMPILATIONS)
+    jax.block_until_ready(call(*inputs))
+    return _COMPILATIONS[start:].count("/jax/core/compile/backend_compile_duration")
+
+
+@pytest.mark.only_backend("jax", reason="compiled eager calls are a JAX trait")
+@pytest.mark.parametrize("op", [conv_transpose2d, conv2d], ids=["conv_transpose2d", "conv2d"])
+def test_an_eager_jax_call_compiles_once_per_signature(backend: Backend, op: Any) -> None:
+    """Operation by operation, a new shape compiled about 34 XLA programs (one per
+    operation); now the plan's call is one program (beside, at most, two scalar
+    conversions the first plan of a dtype makes), and a repeated call compiles none."""
     rng = np.random.default_rng(3)
     x, w = (backend.asarray(rng.standard_normal(s)) for s in ((2, 3, 7, 9), (3, 3, 3, 3)))
     b = backend.asarray(rng.standard_normal(3))
-    counts = []
-    for inputs in ((x, w, b), (x * 2.0, -w, b)):
-        jax.block_until_ready(inputs)
-        start = len(_COMPILATIONS)
-        jax.block_until_ready(op(*inputs, stride=2, padding=1))
-        counts.append(_COMPILATIONS[start:].count("/jax/core/compile/backend_compile_duration"))
+    call = functools.partial(op, stride=2, padding=1)
+    counts = [_compilations_of(call, x, w, b), _compilations_of(call, x * 2.0, -w, b)]
     assert counts[0] <= 3 and counts[1] == 0, counts
+
+
+_UNPLANNED = {
+    "linear": lambda x, c, v, w: ops.linear(x, w),
+    "batch_norm": lambda x, c, v, w: ops.batch_norm(x, c, v, c, c, training=True),
+    "batch_norm_stats": lambda x, c, v, w: ops.batch_norm_stats(x, c, v, momentum=0.1),
+    "group_norm": lambda x, c, v, w: ops.group_norm(x, 2, c, c),
+    "layer_norm": lambda x, c, v, w: ops.layer_norm(x, (4, 4)),
+    "interpolate": lambda x, c, v, w: ops.interpolate(x, scale_factor=2, mode="bilinear"),
+    "pixel_shuffle": lambda x, c, v, w: ops.pixel_shuffle(x, 2),
+}
+
+
+@pytest.mark.only_backend("jax", reason="compiled eager calls are a JAX trait")
+@pytest.mark.parametrize("name", list(_UNPLANNED))
+def test_an_eager_jax_op_without_a_plan_compiles_once_per_signature(
+    backend: Backend, name: str
+) -> None:
+    """Operation by operation these compiled 3 (pixel_shuffle) to 14 (bilinear
+    interpolate) programs for a new shape."""
+    rng = np.random.default_rng(4)
+    x = backend.asarray(rng.standard_normal((2, 4, 4, 4)))
+    c, v, w = (
+        backend.asarray(a)
+        for a in (rng.standard_normal(4), rng.random(4) + 0.5, rng.standard_normal((3, 4)))
+    )
+    counts = [_compilations_of(_UNPLANNED[name], x, c, v, w)]
+    counts.append(_compilations_of(_UNPLANNED[name], x * 2.0, -c, v, w))
+    assert counts[0] <= 2 and counts[1] == 0, counts
+
+
+@pytest.mark.only_backend("jax", reason="compiled eager calls are a JAX trait")
+def test_a_compiled_eager_call_is_keyed_by_exact_values(backend: Backend) -> None:
+    """``eps=1`` and ``eps=True`` are equal in Python; only the first is valid, and its
+    compiled program must not let the second through.  A failed call stores nothing."""
+    x = backend.asarray(np.ones((2, 3, 4)))
+    ops.batch_norm(x, None, None, training=True, eps=1)
+    for _ in range(2):
+        with pytest.raises(TypeError, match="eps must be a real number, got bool True"):
+            ops.batch_norm(x, None, None, training=True, eps=True)
+    with pytest.raises(ValueError, match="eps must be non-negative"):
+        ops.batch_norm(x, None, None, training=True, eps=-1.0)

@@ -12,16 +12,22 @@ A call that fails validation stores nothing.
 
 A plan also holds the call itself (:func:`planned_call`): on libraries that run a
 compiled program faster than operation by operation, it is compiled once per plan.
+Ops without a plan get the same from :func:`compiled_when_eager`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["cached_plan", "planned_call", "signature"]
+from .._backends import of
+from ._traits import traits
+
+__all__ = ["cached_plan", "compiled_when_eager", "planned_call", "signature"]
 
 Plan = TypeVar("Plan")
+Op = TypeVar("Op", bound=Callable[..., Any])
 
 # Enough for every layer of a large model; cleared wholesale when full, which only
 # costs one re-validation per signature.
@@ -87,3 +93,64 @@ def planned_call(
         compiled: Callable[..., Any] = backend.compiled(body)
         return compiled
     return body
+
+
+def _exact_key(value: object) -> object:
+    """``value`` with its type (and its items'), so ``1``, ``1.0`` and ``True`` differ."""
+    if type(value) in (tuple, list):
+        return (type(value), tuple(_exact_key(v) for v in value))  # type: ignore[attr-defined]
+    hash(value)  # unhashable: no program for this call
+    return (type(value), value)
+
+
+def compiled_when_eager(op: Op) -> Op:
+    """``op`` run as one compiled program per call signature where the arrays' library
+    runs eager calls faster compiled (the ``compiles_eager_calls`` trait); elsewhere,
+    and for arguments it cannot key exactly, ``op`` itself.
+
+    The arrays are the program's arguments; every other argument is part of the key
+    (with its type), so the program is traced, and the arguments validated, once per
+    distinct call.  A call that raises stores nothing.
+    """
+    programs: dict[object, Callable[..., Any]] = {}
+
+    @functools.wraps(op)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        values = (*args, *kwargs.values())
+        backend = next((b for b in map(of, values) if b is not None), None)
+        if backend is None or not traits(backend.name).compiles_eager_calls:
+            return op(*args, **kwargs)
+        arrays = tuple(i for i, v in enumerate(values) if backend.is_array(v))
+        # The other arguments, with the arrays' places empty (no program keeps an array).
+        template = tuple(None if i in arrays else v for i, v in enumerate(values))
+        try:
+            key = (len(args), tuple(kwargs), arrays, _exact_key(template))
+            program = programs.get(key)
+        except TypeError:
+            return op(*args, **kwargs)
+        if program is None:
+            body = functools.partial(_filled, op, template, len(args), tuple(kwargs), arrays)
+            program = backend.compiled(body)
+        result = program(*(values[i] for i in arrays))
+        if key not in programs:
+            if len(programs) >= _MAX_PLANS:
+                programs.clear()
+            programs[key] = program
+        return result
+
+    return call  # type: ignore[return-value]
+
+
+def _filled(
+    op: Callable[..., Any],
+    template: tuple[Any, ...],
+    n_args: int,
+    names: tuple[str, ...],
+    positions: tuple[int, ...],
+    *arrays: Any,
+) -> Any:
+    """``op`` called with ``template``'s arguments, ``arrays`` in their ``positions``."""
+    values = list(template)
+    for i, array in zip(positions, arrays):
+        values[i] = array
+    return op(*values[:n_args], **dict(zip(names, values[n_args:])))

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ._checks import common_namespace, on_namespace, require_arrays, require_float_dtype
+from ._plans import compiled_when_eager
 
 __all__ = ["linear"]
 
 
+@compiled_when_eager
 def linear(input: Any, weight: Any, bias: Any | None = None) -> Any:
     """``input @ weight.T + bias``: torch's ``F.linear``.
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from .._backends import backend_of
 from ._checks import common_namespace, on_namespace, require_float_dtype
+from ._plans import compiled_when_eager
 from .activation import real_number
 
 __all__ = ["batch_norm", "batch_norm_stats", "group_norm", "layer_norm"]
@@ -83,6 +84,7 @@ def _values_per_channel(x: Any, axes: tuple[int, ...]) -> int:
     return math.prod([int(x.shape[a]) for a in axes])
 
 
+@compiled_when_eager
 def batch_norm(
     input: Any,
     running_mean: Any | None,
@@ -155,6 +157,7 @@ def _require_several_values(x: Any, axes: tuple[int, ...]) -> None:
         raise ValueError(msg)
 
 
+@compiled_when_eager
 def batch_norm_stats(
     input: Any,
     running_mean: Any,
@@ -192,6 +195,7 @@ def batch_norm_stats(
     return new_mean, new_var
 
 
+@compiled_when_eager
 def group_norm(
     input: Any,
     num_groups: int,
@@ -263,6 +267,7 @@ def normalized_shape_of(normalized_shape: object) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
+@compiled_when_eager
 def layer_norm(
     input: Any,
     normalized_shape: int | Sequence[int],

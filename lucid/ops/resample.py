@@ -18,6 +18,7 @@ import array_api_compat
 import numpy as np
 
 from ._checks import require_arrays
+from ._plans import compiled_when_eager
 from .activation import _floating
 
 __all__ = ["interpolate", "interpolate_output_size", "pixel_shuffle", "pixel_unshuffle"]
@@ -106,6 +107,7 @@ def _linear_weights(
     return low, high, src - low
 
 
+@compiled_when_eager
 def interpolate(
     input: Any,
     size: int | Sequence[int] | None = None,
@@ -186,6 +188,7 @@ def check_factor(value: object, name: str) -> int:
     return value
 
 
+@compiled_when_eager
 def pixel_shuffle(input: Any, upscale_factor: int) -> Any:
     """``(*, C * r**2, H, W) -> (*, C, H * r, W * r)``: torch's ``F.pixel_shuffle``.
 
@@ -211,6 +214,7 @@ def pixel_shuffle(input: Any, upscale_factor: int) -> Any:
     return xp.reshape(y, (*lead, c // (r * r), h * r, w * r))
 
 
+@compiled_when_eager
 def pixel_unshuffle(input: Any, downscale_factor: int) -> Any:
     """``(*, C, H * r, W * r) -> (*, C * r**2, H, W)``: torch's ``F.pixel_unshuffle``.
 
