@@ -20,7 +20,7 @@ statistic changes, no random draws but the weights'), on zeros shaped like that 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 
 from .module import Module
 
@@ -150,7 +150,7 @@ def _view_classes() -> tuple[type, type]:
             for view in self.modules():
                 if isinstance(view, LazyLucidModule) and not view.has_uninitialized_params():
                     view.__dict__.pop("_initialize_hook", None)
-                    view.__class__ = LucidModule  # type: ignore[assignment]
+                    view.__class__ = cast(Any, LucidModule)
 
         def has_uninitialized_params(self) -> bool:
             return _has_lazy_parameters(self.lucid_module)
