@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 from typing import Any, cast
 
+from .lazy import LazyModuleMixin
 from .module import Module
 
 __all__ = ["to_torch"]
@@ -75,13 +76,15 @@ def _view(module: Module) -> Any:
 
 
 def _has_lazy_parameters(module: Module) -> bool:
-    return any(getattr(m, "has_uninitialized_params", bool)() for m in module.modules())
+    return any(
+        isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for m in module.modules()
+    )
 
 
 @functools.cache
 def _view_classes() -> tuple[type, type]:
     import torch
-    from torch.nn.modules.lazy import LazyModuleMixin
+    from torch.nn.modules.lazy import LazyModuleMixin as TorchLazyModuleMixin
 
     class LucidModule(torch.nn.Module):
         """A lucid module seen by torch: the same parameter and buffer dictionaries."""
@@ -108,7 +111,7 @@ def _view_classes() -> tuple[type, type]:
         def extra_repr(self) -> str:
             return type(self.lucid_module).__name__
 
-    class LazyLucidModule(LazyModuleMixin, LucidModule):
+    class LazyLucidModule(TorchLazyModuleMixin, LucidModule):
         """The view of a module whose parameters are made on its first call.
 
         Eager calls materialise in lucid's own first call (whose output is connected to
@@ -118,7 +121,7 @@ def _view_classes() -> tuple[type, type]:
         cls_to_become = LucidModule
 
         def __init__(self, module: Module) -> None:
-            LucidModule.__init__(self, module)  # not LazyModuleMixin's: no torch hooks
+            LucidModule.__init__(self, module)  # not torch's mixin's: no torch hooks
             self._initialize_hook = None  # what torch.compile looks for in a lazy module
 
         def _infer_parameters(self, module: Any, args: Any, kwargs: Any = None) -> None:
