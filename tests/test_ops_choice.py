@@ -16,7 +16,14 @@ import numpy as np
 import pytest
 
 from lucid.ops import _autotune, _cost, _plans, autotune, conv_transpose2d
-from lucid.ops._ct_forward import FORMULATIONS, candidates, choose_formulation
+from lucid.ops._ct_forward import (
+    EXACT_ON_NONFINITE,
+    FALLBACK_ONLY,
+    FORMULATIONS,
+    candidates,
+    choose_formulation,
+    exact_formulation,
+)
 from lucid.ops._params import validate_conv_transpose_params
 from lucid.ops._traits import traits
 from lucid.ops.conv_transpose import _plan
@@ -63,10 +70,23 @@ def test_very_large_outputs_take_the_memory_lean_formulation() -> None:
         assert choose_formulation(*layer, traits(name)) == "scatter"
 
 
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda la: str(la[0]))
+def test_the_non_finite_stand_in_is_exact_and_never_chosen_for_speed(layer: tuple) -> None:
+    for name in ("numpy", "torch", "jax", "array_api_strict"):
+        assert not set(FALLBACK_ONLY) & set(candidates(*layer, traits(name)))
+    assert exact_formulation(*layer) in EXACT_ON_NONFINITE
+
+
+def test_the_non_finite_stand_in_of_a_very_large_layer_is_memory_lean() -> None:
+    small = ((1, 8, 16, 16), 4, K4_S2_P1, (32, 32))
+    large = ((1, 64, 1024, 1024), 32, K4_S2_P1, (2048, 2048))
+    assert (exact_formulation(*small), exact_formulation(*large)) == ("gather", "scatter")
+
+
 def test_stored_coefficients_cover_every_backend_and_formulation() -> None:
     for name in ("numpy", "torch", "jax"):
         coefs = _cost.coefficients(name)
-        assert set(coefs) == set(FORMULATIONS), name
+        assert set(coefs) == set(FORMULATIONS) - set(FALLBACK_ONLY), name
         for values in coefs.values():
             assert len(values) == 3 and all(math.isfinite(v) and v >= 0 for v in values)
             assert any(v > 0 for v in values)

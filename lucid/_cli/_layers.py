@@ -112,15 +112,17 @@ def params_of(case: Case) -> Any:
 
 
 def applicable(case: Case) -> list[str]:
-    """The formulations that can run ``case`` (within their memory bounds)."""
-    from lucid.ops._ct_forward import FORMULATIONS, applies, fits_memory
+    """The formulations the choice may run ``case`` with (within their memory bounds)."""
+    from lucid.ops._ct_forward import FALLBACK_ONLY, FORMULATIONS, applies, fits_memory
 
     p = params_of(case)
     shape = case.input_shape
     return [
         f
         for f in FORMULATIONS
-        if applies(f, p) and fits_memory(f, shape, case.c_out, p, case.output_size)
+        if f not in FALLBACK_ONLY
+        and applies(f, p)
+        and fits_memory(f, shape, case.c_out, p, case.output_size)
     ]
 
 

@@ -42,6 +42,14 @@ they differ in how the work is laid out, which decides speed and memory:
     stride divides the kernel, instead of ``k``).  Few operations and one large
     GEMM, for layers whose column buffer is small (few output channels); it holds
     the whole buffer, so it is a candidate only while that is small.
+``gather``
+    The same column buffer, each image multiplied where it lies, then its overlap-add
+    as one gather (a cached index brings every tap's product, or a zero where no
+    input pixel lands, to each output pixel) and one sum over the taps.  It is not a
+    candidate of the choice but the exact formulation for non-finite weights
+    (:func:`exact_formulation`): the fewest operations whatever the kernel, so a
+    compiled program that holds it as the untaken branch of its finiteness check
+    costs little more to compile than one without (``BENCHMARKS.md``, "Compile time").
 
 The choice (:func:`choose_formulation`) is the lowest time predicted by the cost
 model of :mod:`._cost`, from shapes and measured per-backend coefficients only, so
@@ -80,11 +88,13 @@ from ._traits import DEFAULT, Traits
 
 __all__ = [
     "EXACT_ON_NONFINITE",
+    "FALLBACK_ONLY",
     "FORMULATIONS",
     "OUT_OF_PLACE_STAND_IN",
     "applies",
     "candidates",
     "choose_formulation",
+    "exact_formulation",
     "fits_memory",
     "forced_formulation",
     "forward",
@@ -99,10 +109,13 @@ FORMULATIONS = (
     "scatter",
     "col2im",
     "dense",
+    "gather",
 )
 #: Those that form only the products torch forms, so non-finite weights mark the same
 #: outputs; the others multiply weights by padding zeros (see :mod:`._nonfinite`).
-EXACT_ON_NONFINITE = ("reshape", "scatter", "col2im")
+EXACT_ON_NONFINITE = ("reshape", "scatter", "col2im", "gather")
+#: Never chosen for speed: only the exact stand-in for non-finite weights.
+FALLBACK_ONLY = ("gather",)
 # Where values cannot be written into a fresh array (``torch.func.vmap``), the one
 # formulation that needs item assignment even then (its adds land on phases strided by
 # the dilation, which no padding reaches) gives way to one that is exact as well.
@@ -165,7 +178,8 @@ def candidates(
     return [
         f
         for f in FORMULATIONS
-        if applies(f, p)
+        if f not in FALLBACK_ONLY
+        and applies(f, p)
         and (few_phases or f not in loops_over_phases)
         and fits_memory(f, x_shape, c_out, p, out_spatial)
     ]
@@ -178,11 +192,13 @@ def fits_memory(
     p: ConvTransposeParams,
     out_spatial: tuple[int, ...],
 ) -> bool:
-    """Whether the buffer ``formulation`` holds whole (``dense``'s gathered columns,
-    ``col2im``'s column buffer) stays within its bound on this layer."""
+    """Whether the buffer ``formulation`` holds whole (``dense``'s and ``gather``'s
+    gathered columns, ``col2im``'s column buffer) stays within its bound on this layer."""
     n, c_in, taps = x_shape[0], x_shape[1], math.prod(p.kernel_size)
     if formulation == "dense":
         return n * c_in * taps * math.prod(out_spatial) <= _DENSE_COLUMNS
+    if formulation == "gather":
+        return n * c_out * taps * math.prod(out_spatial) <= _DENSE_COLUMNS
     if formulation == "col2im":
         return n * c_out * taps * math.prod(x_shape[2:]) <= _COL2IM_COLUMNS
     return True
@@ -233,6 +249,20 @@ def choose_formulation(
     return best
 
 
+def exact_formulation(
+    x_shape: tuple[int, ...],
+    c_out: int,
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
+) -> str:
+    """The formulation that runs this layer when its weight is not finite.
+
+    ``gather`` while its gathered columns fit their bound, else the memory-lean
+    ``scatter``: both form only the products torch forms (:mod:`._nonfinite`).
+    """
+    return "gather" if fits_memory("gather", x_shape, c_out, p, out_spatial) else "scatter"
+
+
 def applies(formulation: str, p: ConvTransposeParams) -> bool:
     """Whether ``formulation`` can compute layers of hyper-parameters ``p``."""
     return formulation != "reshape" or _is_reshape(p)
@@ -271,6 +301,8 @@ def forward(
         return _scatter(xp, x, weight, bias, p, out_spatial, traits)
     elif formulation == "col2im":
         return _col2im(xp, x, weight, bias, p, out_spatial, traits)
+    elif formulation == "gather":
+        y = _gather(xp, x, weight, p, out_spatial, traits)
     else:
         msg = f"unknown formulation {formulation!r}; expected one of {FORMULATIONS}"
         raise ValueError(msg)
@@ -356,13 +388,28 @@ def _dense_sources(
 
 
 @functools.lru_cache(maxsize=256)
-def _cached_dense_sources(
-    spatial: tuple[int, ...], p: ConvTransposeParams, out_spatial: tuple[int, ...]
+def _host_table(
+    build: Any, spatial: tuple[int, ...], p: ConvTransposeParams, out_spatial: tuple[int, ...]
 ) -> np.ndarray:
-    """:func:`_dense_sources` as a read-only NumPy table, built once per geometry."""
-    sources = _dense_sources(np, spatial, p, out_spatial)
-    sources.flags.writeable = False
-    return sources
+    """``build(np, ...)`` (a gather index) as a read-only NumPy table, once per geometry."""
+    table: np.ndarray = build(np, spatial, p, out_spatial)
+    table.flags.writeable = False
+    return table
+
+
+def _gather_index(
+    xp: Any,
+    x: Any,
+    build: Any,
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
+    traits: Traits,
+) -> Any:
+    """The index ``build`` makes for ``x``'s layer, as an array on ``x``'s device."""
+    spatial, device = tuple(x.shape[2:]), array_api_compat.device(x)
+    if compiling(xp):  # the host-side caches cannot be traced: the index joins the graph
+        return xp.asarray(build(xp, spatial, p, out_spatial), device=device)
+    return _on_device(xp, device, _host_table(build, spatial, p, out_spatial), traits)
 
 
 _ON_DEVICE: dict[tuple[Any, ...], Any] = {}
@@ -408,10 +455,7 @@ def _dense(
     # input values only ever meet weights: an inf stays local, as in torch's op.
     zero = xp.zeros((n * c_in, 1), dtype=x.dtype, device=device)
     rows = xp.concat((xp.reshape(x, (n * c_in, p_in)), zero), axis=1)
-    if compiling(xp):  # the host-side caches cannot be traced: the index joins the graph
-        index = xp.asarray(_dense_sources(xp, spatial, p, out_spatial), device=device)
-    else:
-        index = _on_device(xp, device, _cached_dense_sources(spatial, p, out_spatial), traits)
+    index = _gather_index(xp, x, _dense_sources, p, out_spatial, traits)
     columns = xp.reshape(xp.take(rows, index, axis=1), (n, g, c_in_g * taps, p_out))
     w = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g, taps)), (0, 2, 1, 3))
     y = xp.reshape(w, (g, c_out_g, c_in_g * taps)) @ columns
@@ -636,6 +680,47 @@ def _col2im(
             acc = xpx.at(acc, index).add(piece)
     y = xp.reshape(acc, (n, g * c_out_g, *(m * s for m, s in zip(grid, p.stride))))
     return crop(y, p.padding, out_spatial)
+
+
+def _gather(
+    xp: Any,
+    x: Any,
+    weight: Any,
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
+    traits: Traits,
+) -> Any:
+    n, _, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
+    taps, p_in, p_out = math.prod(p.kernel_size), math.prod(spatial), math.prod(out_spatial)
+    device = array_api_compat.device(x)
+    c_out = g * c_out_g
+    # (G, C_out/G * taps, C_in/G) @ (N, G, C_in/G, P_in): every product torch forms, no other.
+    lhs = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g * taps)), (0, 2, 1))
+    cols = xp.reshape(lhs @ xp.reshape(x, (n, g, c_in_g, p_in)), (n, c_out, taps, p_in))
+    # What an unreached (tap, output) pair gathers is a zero *added* to the sum, which
+    # leaves an inf or NaN as it is; only multiplying one by zero would make NaN.
+    zero = xp.zeros((n, c_out, taps, 1), dtype=x.dtype, device=device)
+    cols = xp.reshape(xp.concat((cols, zero), axis=3), (n, c_out, taps * (p_in + 1)))
+    index = _gather_index(xp, x, _gather_sources, p, out_spatial, traits)
+    gathered = xp.reshape(xp.take(cols, index, axis=2), (n, c_out, taps, p_out))
+    return xp.reshape(xp.sum(gathered, axis=2), (n, c_out, *out_spatial))
+
+
+def _gather_sources(
+    xp: Any, spatial: tuple[int, ...], p: ConvTransposeParams, out_spatial: tuple[int, ...]
+) -> Any:
+    """The ``(taps * P_out,)`` index into the column buffer ``(taps, P_in + 1)``: the
+    product tap ``t`` brings to output ``o``, or that tap's appended zero.
+
+    >>> import numpy as np
+    >>> from lucid.ops._params import validate_conv_transpose_params
+    >>> p = validate_conv_transpose_params(1, (2,), stride=2)
+    >>> _gather_sources(np, (2,), p, (4,)).reshape(2, 4).tolist()  # tap, output position
+    [[0, 2, 1, 2], [5, 3, 5, 4]]
+    """
+    taps, p_in = math.prod(p.kernel_size), math.prod(spatial)
+    sources = xp.reshape(_dense_sources(xp, spatial, p, out_spatial), (taps, -1))
+    return xp.reshape(sources + xp.arange(taps)[:, None] * (p_in + 1), (-1,))
 
 
 def _computed_after(xp: Any, operand: Any, finished: list[Any]) -> Any:

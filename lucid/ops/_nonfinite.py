@@ -3,8 +3,9 @@
 The fast formulations multiply the weight by the zeros of padded or dilated windows,
 and ``0 * inf`` is NaN, so one non-finite weight would turn outputs NaN that torch
 leaves finite (torch forms a product only where an input pixel's tap lands).  The
-``scatter`` formulation forms only those products.  Checking the weight costs one
-reduction over it, about ``1 / (N * pixels)`` of the layer's own work.
+``gather`` formulation (``scatter`` on layers too large for its gathered columns)
+forms only those products.  Checking the weight costs one reduction over it, about
+``1 / (N * pixels)`` of the layer's own work.
 """
 
 from __future__ import annotations

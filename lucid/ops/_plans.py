@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from .._backends import of
 from ._traits import traits
 
-__all__ = ["cached_plan", "compiled_when_eager", "planned_call", "signature"]
+__all__ = ["cached_plan", "compiled_when_eager", "not_yet_planned", "planned_call", "signature"]
 
 Plan = TypeVar("Plan")
 Op = TypeVar("Op", bound=Callable[..., Any])
@@ -82,6 +82,12 @@ def cached_plan(key: tuple[Any, ...] | None, build: Callable[[], Plan]) -> Plan:
         _PLANS.clear()
     _PLANS[key] = plan
     return plan
+
+
+def not_yet_planned(*_: Any) -> Any:
+    """A plan's ``call`` until :func:`planned_call` has built it: running it is a bug."""
+    msg = "internal error: a lucid plan was called before its call was built"
+    raise RuntimeError(msg)
 
 
 def planned_call(

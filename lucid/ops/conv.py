@@ -35,7 +35,7 @@ from ._blockwise import (
 from ._checks import check_output_size, conv_arrays
 from ._ct_geometry import tap_windows
 from ._params import ConvParams, conv_output_size, validate_conv_params
-from ._plans import cached_plan, planned_call, signature
+from ._plans import cached_plan, not_yet_planned, planned_call, signature
 from ._traits import DEFAULT, Traits, traits
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_nd"]
@@ -184,7 +184,7 @@ class _Plan(NamedTuple):
     out_spatial: tuple[int, ...]
     traits: Traits
     #: ``call(input, weight, bias)``: the whole call, see :func:`._plans.planned_call`.
-    call: Callable[[Any, Any, Any], Any] = lambda *_: None
+    call: Callable[[Any, Any, Any], Any] = not_yet_planned
 
 
 def _call(plan: _Plan, input: Any, weight: Any, bias: Any | None) -> Any:

@@ -43,6 +43,7 @@ from ._ct_forward import (
     OUT_OF_PLACE_STAND_IN,
     candidates,
     choose_formulation,
+    exact_formulation,
     forced_formulation,
     forward,
 )
@@ -53,7 +54,7 @@ from ._params import (
     spatial_output_size,
     validate_conv_transpose_params,
 )
-from ._plans import cached_plan, planned_call, signature
+from ._plans import cached_plan, not_yet_planned, planned_call, signature
 from ._traits import Traits, out_of_place, traits
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_transpose_nd"]
@@ -247,10 +248,12 @@ class _Plan(NamedTuple):
     params: ConvTransposeParams
     out_spatial: tuple[int, ...]
     formulation: str
+    #: What runs instead when the weight is not finite (see :mod:`._nonfinite`).
+    exact_formulation: str
     traits: Traits
     backend: ArrayBackend | None
     #: ``call(input, weight, bias)``: the whole call, see :func:`._plans.planned_call`.
-    call: Callable[[Any, Any, Any], Any] = lambda *_: None
+    call: Callable[[Any, Any, Any], Any] = not_yet_planned
 
 
 def _call(plan: _Plan, input: Any, weight: Any, bias: Any | None) -> Any:
@@ -313,7 +316,8 @@ def _plan(
         x = input if batched else input[None, ...]
         layer = (batch_shape, c_out, params, out_spatial)
         formulation = _tuned(xp, known, layer, options, (x, weight, bias))
-    plan = _Plan(xp, batched, params, out_spatial, formulation, known, of_namespace(xp))
+    exact = exact_formulation(batch_shape, c_out, params, out_spatial)
+    plan = _Plan(xp, batched, params, out_spatial, formulation, exact, known, of_namespace(xp))
     call = planned_call(functools.partial(_call, plan), plan.backend, known.compiles_eager_calls)
     return plan._replace(call=call)
 
@@ -412,7 +416,8 @@ def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
 
         if chosen in EXACT_ON_NONFINITE:
             return formulation(chosen)()
-        return unless_nonfinite(xp, weight, formulation(chosen), formulation("scatter"))
+        exact = formulation(plan.exact_formulation)
+        return unless_nonfinite(xp, weight, formulation(chosen), exact)
 
     def grads(x: Any, weight: Any, gy: Any, needs: tuple[bool, bool, bool]) -> Any:
         # Pixel-major GEMMs are faster on PyTorch and NumPy for ungrouped layers; XLA,
