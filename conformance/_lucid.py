@@ -10,8 +10,7 @@ The compilations use ``jax_disable_most_optimizations``: XLA's CPU code does not
 reassociate floating point at any level, so only compile time changes.
 
 Even so, JAX spends ~0.1 s of compilation per case where the other backends spend a
-millisecond, so :func:`cases_to_run` gives JAX's float32 runs every
-:data:`JAX_FLOAT32_STRIDE`-th case of a chunk; float64 runs every case everywhere.
+millisecond; every backend still runs every case in both dtypes.
 """
 
 from __future__ import annotations
@@ -29,10 +28,8 @@ from ._grid import Case
 from ._reference import case_data
 
 __all__ = [
-    "JAX_FLOAT32_STRIDE",
     "OPS",
     "backend_arrays",
-    "cases_to_run",
     "evaluate",
     "lucid_forward",
 ]
@@ -63,23 +60,6 @@ def backend_arrays(case: Case, backend: Backend, dtype: str) -> tuple[Any, Any, 
 def lucid_forward(case: Case, x: Any, w: Any, b: Any, g: Any = None) -> Any:
     """The lucid op of ``case``'s dimensionality, with ``case``'s hyper-parameters."""
     return OPS[case.ndim](x, w, b, **case.kwargs(), output_size=case.output_size)
-
-
-#: On JAX, float32 runs cover every this-many-th case (see the module docstring).
-JAX_FLOAT32_STRIDE = 2
-
-
-def cases_to_run(
-    cases: Sequence[Case],
-    backend: Backend,
-    dtype: str,
-    *,
-    jax_float32_stride: int = JAX_FLOAT32_STRIDE,
-) -> tuple[Case, ...]:
-    """The cases of a chunk that ``backend`` runs in ``dtype``: all, except float32 on JAX."""
-    if backend.name == "jax" and dtype == "float32":
-        return tuple(cases[::jax_float32_stride])
-    return tuple(cases)
 
 
 @contextlib.contextmanager

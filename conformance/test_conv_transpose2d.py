@@ -4,8 +4,7 @@ Contract: for every case of :func:`conformance._grid.grid_2d` and on every backe
 ``lucid.ops.conv_transpose2d`` returns an array of the input's namespace and dtype,
 of torch's shape, within ``max|y - ref| / max|ref| <= 1e-5`` (float32) or ``1e-12``
 (float64) of ``torch.nn.functional.conv_transpose2d`` computed in float64.  Cases run
-in chunks; a failing chunk lists every failing case.  JAX runs float32 on half of
-the cases (compile time, see ``_lucid.cases_to_run``), float64 on all.
+in chunks; a failing chunk lists every failing case.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import pytest
 from lucid.testing import Backend, assert_close
 
 from ._grid import Case, chunks, grid_2d
-from ._lucid import cases_to_run, evaluate
+from ._lucid import evaluate
 from ._reference import assert_all, torch_reference
 
 CHUNK = 25
@@ -29,5 +28,4 @@ def test_grid_matches_torch(backend: Backend, dtype: str, cases: tuple[Case, ...
     def check(case: Case, y: object) -> None:
         assert_close(y, torch_reference(case).output, backend=backend, dtype=dtype)
 
-    cases = cases_to_run(cases, backend, dtype)
     assert_all(cases, evaluate(cases, backend, dtype), check)
