@@ -17,6 +17,10 @@ nox.options.sessions = ["tests", "lint", "package"]
 nox.options.default_venv_backend = "venv"
 
 TORCH = "torch==2.13.0"
+# Two workers; idle ones steal queued tests.  xdist's default hands out fixed batches,
+# and the torch session's torch.compile tests then took twice as long (BENCHMARKS.md,
+# "The test matrix").
+XDIST = ("-n=2", "--dist=worksteal")
 # The extras each backend's session installs: numpy is a core dependency, and
 # array-api-strict and torch (the reference) come with `test`.
 BACKEND_EXTRAS = {
@@ -60,7 +64,7 @@ def tests(session: nox.Session, backend: str) -> None:
     session.run(
         "pytest",
         f"--backend={backend}",
-        "-n=2",
+        *XDIST,
         "-p",
         "no:cacheprovider",
         *session.posargs,
@@ -77,7 +81,7 @@ def fuzz(session: nox.Session, backend: str) -> None:
     install_lucid(session, BACKEND_EXTRAS[backend])
     args = session.posargs or ["--fuzz-seconds=300"]
     session.run(
-        "pytest", "conformance/test_fuzz.py", f"--backend={backend}", "-n=2", "-p",
+        "pytest", "conformance/test_fuzz.py", f"--backend={backend}", *XDIST, "-p",
         "no:cacheprovider", "-s", *args,
     )  # fmt: skip
 

@@ -93,3 +93,21 @@ def test_cli_writes_rows_and_a_summary(tmp_path, capsys) -> None:
 def test_unknown_network_is_named() -> None:
     with pytest.raises(ValueError, match="nosuch"):
         networks.select("vae-decoder,nosuch")
+
+
+@pytest.mark.only_backend("jax", reason="jax.jit's compile time is a JAX measurement")
+def test_jit_compile_benchmark_compiles_each_candidate_and_restores_lucid() -> None:
+    """Each candidate of ``benchmarks.jit_compile`` is a compiled executable of the same
+    network (lucid, lucid with the scatter stand-in, jax.lax), and the forced stand-in is
+    gone afterwards."""
+    from benchmarks.jit_compile import _compile_time
+    from lucid.ops import conv_transpose
+
+    net = networks.Network("two", "", (2, 3), (Layer("up", 2, 4, 3, 2), Layer("conv", 4, 1, 3)))
+    chosen = conv_transpose.exact_formulation
+    for direction in ("forward", "training"):
+        runners = _compile_time(net, direction)
+        assert set(runners) == {"lucid", "lucid, scatter stand-in", "jax.lax"}
+        shapes = {name: str(run().out_info) for name, run in runners.items()}
+        assert len(set(shapes.values())) == 1, shapes
+    assert conv_transpose.exact_formulation is chosen
