@@ -71,8 +71,8 @@ def test_training_step_on_torch_returns_every_gradient() -> None:
         assert a.shape == b.shape
 
 
+@pytest.mark.only_backend("jax", reason="the network under jax.jit")
 def test_jax_runs_the_whole_network_under_one_jit() -> None:
-    pytest.importorskip("jax")
     net = next(n for n in NETWORKS if n.name == "vocoder-1d")
     check_agreement(build("jax", net, 1, "forward"))
     grads = build("jax", net, 1, "training")["lucid"]()

@@ -201,6 +201,7 @@ def _grads(backend: Backend, x, w, b, gy, kw) -> tuple:
     return jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(*(jnp.asarray(a) for a in (x, w, b)))
 
 
+@pytest.mark.only_backend("torch", reason="torch.autograd.gradcheck of the torch custom gradient")
 def test_torch_custom_gradient_gradcheck() -> None:
     x = torch.randn(1, 2, 3, 4, dtype=torch.float64, requires_grad=True)
     w = torch.randn(2, 3, 3, 3, dtype=torch.float64, requires_grad=True)
