@@ -19,6 +19,7 @@ configuration, not lucid, turns on JAX's 64-bit mode (torch-exact float64 checks
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -67,17 +68,42 @@ def _selected(config: pytest.Config) -> tuple[str, ...]:
 #: Simulated CPU devices for the data-parallel (sharding) tests of the jax session.
 JAX_DEVICES = 4
 _DEVICE_FLAG = f"--xla_force_host_platform_device_count={JAX_DEVICES}"
+#: XLA's older CPU emitters: the jax session compiles some 3,500 one-off programs, and
+#: with these and ``jax_disable_most_optimizations`` it takes 266 s instead of 590 s
+#: (BENCHMARKS.md, "The JAX test session's compiler").  ``LUCID_TEST_XLA=default``
+#: keeps XLA's defaults; conformance/test_xla_defaults.py runs a sample of the suite so.
+FAST_COMPILE_FLAG = "--xla_cpu_use_fusion_emitters=false"
+XLA_DEFAULTS = os.environ.get("LUCID_TEST_XLA") == "default"
+
+
+def _xla_accepts(flag: str) -> bool:
+    """Whether this jaxlib knows ``flag``: XLA aborts the process on an unknown one."""
+    probe = "import jax; jax.numpy.zeros(1).block_until_ready()"
+    env = {**os.environ, "XLA_FLAGS": flag, "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True)
+    return done.returncode == 0
+
+
+def _configure_jax() -> None:
+    """XLA's options for the jax session, set before anything imports jax (XLA reads
+    them once, when JAX starts; a JAX already started keeps its own)."""
+    flags = os.environ.get("XLA_FLAGS", "").split()
+    wanted = [_DEVICE_FLAG]
+    if not XLA_DEFAULTS:
+        os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+        named = FAST_COMPILE_FLAG.split("=")[0]
+        if not any(f.split("=")[0] == named for f in flags) and _xla_accepts(FAST_COMPILE_FLAG):
+            wanted.append(FAST_COMPILE_FLAG)
+    os.environ["XLA_FLAGS"] = " ".join(flags + [f for f in wanted if f not in flags])
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for line in _MARKERS.values():
         config.addinivalue_line("markers", line)
     config.lucid_backends = _selected(config)  # type: ignore[attr-defined]
-    # XLA reads the flag once, when JAX starts; a JAX already started keeps its devices
-    # and the sharding tests skip.  Only the jax session asks for it.
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "jax" in config.lucid_backends and "jax" not in sys.modules and _DEVICE_FLAG not in flags:  # type: ignore[attr-defined]
-        os.environ["XLA_FLAGS"] = f"{flags} {_DEVICE_FLAG}".strip()
+    # Only the jax session asks; xdist's workers inherit the controller's environment.
+    if "jax" in config.lucid_backends and "jax" not in sys.modules:  # type: ignore[attr-defined]
+        _configure_jax()
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

@@ -6,8 +6,8 @@ each of the grid's one-off shapes (about a second a case), while one compilation
 chunk costs a few hundredths of a second a case.  If the chunk fails to trace or
 run, each case is re-run under its own ``jax.jit``, so each failure is attributed to
 its own case.  (Eager JAX is checked separately, in the gradient tests and tests/.)
-The compilations use ``jax_disable_most_optimizations``: XLA's CPU code does not
-reassociate floating point at any level, so only compile time changes.
+The test configuration chooses XLA's options (conftest.py: cheap compilation, and
+XLA's defaults for a sample in test_xla_defaults.py).
 
 Even so, JAX spends ~0.1 s of compilation per case where the other backends spend a
 millisecond; every backend still runs every case in both dtypes.
@@ -15,8 +15,7 @@ millisecond; every backend still runs every case in both dtypes.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -62,18 +61,6 @@ def lucid_forward(case: Case, x: Any, w: Any, b: Any, g: Any = None) -> Any:
     return OPS[case.ndim](x, w, b, **case.kwargs(), output_size=case.output_size)
 
 
-@contextlib.contextmanager
-def _cheap_jax_compilation() -> Iterator[None]:
-    import jax
-
-    before = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_disable_most_optimizations", before)
-
-
 def evaluate(
     cases: Sequence[Case],
     backend: Backend,
@@ -110,8 +97,7 @@ def _evaluate_jitted(cases: Sequence[Case], inputs: list[Any], compute: Compute)
     def one_case(case: Case, *arrays: Any) -> Any:
         return jax.block_until_ready(jax.jit(lambda *a: compute(case, *a))(*arrays))
 
-    with _cheap_jax_compilation():
-        try:
-            return jax.block_until_ready(jax.jit(all_cases)(inputs))  # type: ignore[no-any-return]
-        except Exception:  # find which case(s) failed: still under jit, one at a time
-            return [_attempt(one_case, case, *arrays) for case, arrays in zip(cases, inputs)]
+    try:
+        return jax.block_until_ready(jax.jit(all_cases)(inputs))  # type: ignore[no-any-return]
+    except Exception:  # find which case(s) failed: still under jit, one at a time
+        return [_attempt(one_case, case, *arrays) for case, arrays in zip(cases, inputs)]
