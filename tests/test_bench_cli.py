@@ -154,7 +154,10 @@ def test_memory_worker_runs_lucid_on_jax_eagerly() -> None:
     assert peaks["tiny/forward"] is not None and peaks["tiny/forward"] >= 0
 
 
-@pytest.mark.parametrize("module", ["benchmarks.layers", "benchmarks.networks", "benchmarks.sweep"])
+@pytest.mark.parametrize(
+    "module",
+    ["benchmarks.layers", "benchmarks.networks", "benchmarks.sweep", "benchmarks.conv_layout"],
+)
 def test_each_benchmark_runs_as_a_module(module: str) -> None:
     """``python -m benchmarks.<name>`` from the checkout reaches its ``main``."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -168,3 +171,18 @@ def test_each_benchmark_runs_as_a_module(module: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert f"usage: python -m {module}" in done.stdout
+
+
+def test_conv_layout_times_both_layouts_and_leaves_the_rule_in_place() -> None:
+    from benchmarks import conv_layout
+    from lucid.ops import conv
+
+    rule = conv.windows_channels_last
+    layers = conv_layout.draw(seed=3, count=40)
+    assert layers and layers == conv_layout.draw(seed=3, count=40)
+    row = conv_layout.time_layer("numpy", (1, 2, 3, (8, 8), 3), 0.0, np.random.default_rng(0))
+    assert conv.windows_channels_last is rule
+    assert row["channels_last_ms"] > 0 and row["channels_first_ms"] > 0
+    assert row["rule_over_faster"] >= 1.0 and row["channels_last_over_faster"] >= 1.0
+    header, _, line = conv_layout.summary([row])
+    assert "rule within 1.2x" in header and line.startswith("| numpy | 1 |")

@@ -145,3 +145,37 @@ def test_taps_in_several_chunks_give_the_same_result(
     ).numpy()
     got = ops.conv2d(backend.asarray(x), backend.asarray(w), padding=1, groups=groups)
     np.testing.assert_allclose(backend.to_numpy(got), want, rtol=1e-10, atol=1e-10)
+
+
+def test_windows_go_channels_last_only_with_more_channels_than_an_output_row() -> None:
+    from lucid.ops._traits import traits
+    from lucid.ops.conv import windows_channels_last
+
+    numpy_traits, jax_traits = traits("numpy"), traits("jax")
+    assert windows_channels_last(1, 256, (16, 16), numpy_traits)
+    assert not windows_channels_last(1, 3, (128, 128), numpy_traits)  # an RGB input layer
+    assert not windows_channels_last(1, 16, (16,), numpy_traits)  # as many as the row
+    assert not windows_channels_last(2, 256, (16, 16), numpy_traits)  # grouped
+    assert not windows_channels_last(1, 256, (16, 16), jax_traits)  # XLA: channels-first
+
+
+@pytest.mark.parametrize("channels_last", [True, False], ids=["channels-last", "channels-first"])
+def test_both_window_layouts_match_torch(
+    backend: Backend, channels_last: bool, monkeypatch
+) -> None:
+    import torch
+
+    from lucid.ops import _plans
+    from lucid.ops import conv as conv_module
+
+    monkeypatch.setattr(conv_module, "windows_channels_last", lambda *_: channels_last)
+    monkeypatch.setattr(_plans, "_PLANS", {})  # plans made before ran the real rule
+    rng = np.random.default_rng(9)
+    x, w, b = (
+        rng.standard_normal((2, 5, 7, 6)),
+        rng.standard_normal((4, 5, 3, 2)),
+        rng.standard_normal(4),
+    )
+    want = torch.nn.functional.conv2d(*map(torch.tensor, (x, w, b)), stride=(2, 1), padding=1)
+    got = ops.conv2d(*map(backend.asarray, (x, w, b)), stride=(2, 1), padding=1)
+    np.testing.assert_allclose(backend.to_numpy(got), want.numpy(), rtol=1e-10, atol=1e-10)

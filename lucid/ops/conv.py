@@ -261,6 +261,15 @@ def _check_channels(
         raise ValueError(msg)
 
 
+def windows_channels_last(
+    groups: int, channels: int, out_spatial: tuple[int, ...], traits: Traits
+) -> bool:
+    """Whether :func:`_conv` copies its windows channels-last: ungrouped layers whose
+    ``channels`` (input channels per group) outnumber an output row's pixels, where the
+    library's traits say pixel-major GEMMs are faster (see :func:`_conv`)."""
+    return groups == 1 and traits.pixel_major_gemms and channels > out_spatial[-1]
+
+
 def _conv(
     xp: Any,
     x: Any,
@@ -271,12 +280,15 @@ def _conv(
 ) -> Any:
     """The algorithm on validated, batched input; returns ``(N, C_out, *out_spatial)``.
 
-    Ungrouped convolutions put the pixels in the GEMM's rows (channels-last windows,
-    ``windows @ weight``), which NumPy's and PyTorch's BLAS run faster than
-    ``weight @ windows`` on the benchmark layers (up to 4x on NumPy's conv3d).  Grouped
-    ones keep channels first, where each group's few channels would make the
-    pixel-major GEMMs thin.  So does JAX, with small chunks: on the ``enc-same`` layer
-    that took 5.4 ms under ``jax.jit``, against 25 ms channels-last in one chunk.
+    Ungrouped convolutions with more input channels than an output row has pixels put
+    the pixels in the GEMM's rows (channels-last windows, ``windows @ weight``), which NumPy's and
+    PyTorch's BLAS run faster than ``weight @ windows`` there (up to 1.7x).  With fewer
+    channels, a channels-last window is copied in runs of a few channels, and
+    channels-first windows (runs of an output row) were up to 8x faster on generated
+    shapes (BENCHMARKS.md, "The forward convolution's window layout").  Grouped ones
+    keep channels first, where each group's few channels would make the pixel-major
+    GEMMs thin.  So does JAX, with small chunks: on the ``enc-same`` layer that took
+    5.4 ms under ``jax.jit``, against 25 ms channels-last in one chunk.
     """
     n, c_in = x.shape[0], x.shape[1]
     g = p.groups
@@ -285,7 +297,7 @@ def _conv(
     taps = math.prod(p.kernel_size)
     nd = p.ndim
     space = tuple(range(3, 3 + nd))
-    channels_last = g == 1 and traits.pixel_major_gemms
+    channels_last = windows_channels_last(g, c_in_g, out_spatial, traits)
     grouped = xp.reshape(x, (n, g, c_in_g, *x.shape[2:]))
     # `lead`/`trail`: how many axes come before and after the spatial ones.
     if channels_last:

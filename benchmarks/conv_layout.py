@@ -1,0 +1,160 @@
+"""The forward convolution's window layout, channels-last against channels-first.
+
+lucid's ``conv{1,2,3}d`` copies each tap's window of the input and multiplies the stack
+with the weight in one GEMM per chunk of taps, either channels-last (pixels in the
+GEMM's rows) or channels-first (see :func:`lucid.ops.conv.windows_channels_last`).
+This draws forward-convolution layers from a seed (C_in and C_out from 1 to 256,
+kernels 1 to 5, stride 1, 1-D/2-D/3-D, batch 1 to 8), times both layouts forced on each
+layer, interleaved, and reports how often lucid's rule picks a layout within 1.2x of
+the faster one, against always channels-last (the rule before session 8).
+
+``python -m benchmarks.conv_layout --threads 1 --seed 202 --count 36``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from benchmarks.report import geomean, machine_lines
+
+__all__ = ["draw", "main", "summary"]
+
+#: (batch, C_in, C_out, spatial, kernel)
+Layer = tuple[int, int, int, tuple[int, ...], int]
+_SIDES = {1: (256, 512, 2048), 2: (16, 32, 64, 128), 3: (8, 16, 24)}
+
+
+def draw(seed: int, count: int) -> list[Layer]:
+    """Up to ``count`` layers from ``seed``; ones too large for a quick run are skipped."""
+    r = random.Random(seed)
+    layers = []
+    for _ in range(count):
+        nd, k = r.choice((1, 2, 2, 3)), r.choice((1, 3, 3, 5))
+        c_in = r.choice((1, 2, 3, 4, 8, 16, 32, 64, 128, 256))
+        c_out = r.choice((1, 3, 8, 16, 32, 64, 128, 256))
+        side, n = r.choice(_SIDES[nd]), r.choice((1, 2, 4, 8))
+        pixels = n * side**nd
+        if max(c_in, c_out) * pixels > 2**22 or c_in * c_out * pixels * k**nd > 3e9:
+            continue
+        layers.append((n, c_in, c_out, (side,) * nd, k))
+    return layers
+
+
+@contextlib.contextmanager
+def _forced(layout: bool) -> Iterator[None]:
+    from lucid.ops import conv
+
+    rule = conv.windows_channels_last
+    conv.windows_channels_last = lambda groups, *_: layout and groups == 1
+    try:
+        yield
+    finally:
+        conv.windows_channels_last = rule
+
+
+def _median_ms(times: list[float]) -> float:
+    return sorted(times)[len(times) // 2] * 1e3
+
+
+def time_layer(backend: str, layer: Layer, budget: float, rng: np.random.Generator) -> dict:
+    """Both layouts on ``layer``, interleaved for ``budget`` seconds (at least 3 rounds)."""
+    from lucid.ops._params import validate_conv_params
+    from lucid.ops._traits import traits
+    from lucid.ops.conv import _conv, windows_channels_last
+    from lucid.testing import load_backend
+
+    n, c_in, c_out, spatial, k = layer
+    library = load_backend(backend)
+    x = library.asarray(rng.standard_normal((n, c_in, *spatial), dtype=np.float32))
+    w = library.asarray(rng.standard_normal((c_out, c_in, *(k,) * len(spatial)), np.float32))
+    p = validate_conv_params(len(spatial), k, 1, k // 2)
+    known = dataclasses.replace(traits(backend), pixel_major_gemms=True)
+
+    def run(layout: bool) -> Callable[[], Any]:
+        def call() -> Any:
+            with _forced(layout):
+                return library.to_numpy(_conv(library.xp, x, w, p, spatial, known))
+
+        return call
+
+    calls = {True: run(True), False: run(False)}
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for call in calls.values():
+        call()
+    end = time.perf_counter() + budget
+    while time.perf_counter() < end or len(times[True]) < 3:
+        for layout, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[layout].append(time.perf_counter() - start)
+    last, first = _median_ms(times[True]), _median_ms(times[False])
+    chosen = last if windows_channels_last(1, c_in, spatial, traits(backend)) else first
+    return {
+        "backend": backend,
+        "layer": f"N{n} {c_in}->{c_out} {'x'.join(map(str, spatial))} k{k}",
+        "channels_last_ms": last,
+        "channels_first_ms": first,
+        "rule_over_faster": chosen / min(last, first),
+        "channels_last_over_faster": last / min(last, first),
+    }
+
+
+def summary(rows: list[dict]) -> list[str]:
+    """Per backend: how often each rule is within 1.2x of the faster layout."""
+    lines = [
+        "| backend | layers | rule within 1.2x | always channels-last within 1.2x "
+        "| geomean rule / faster | geomean channels-last / faster | worst rule / faster |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for backend in dict.fromkeys(r["backend"] for r in rows):
+        mine = [r for r in rows if r["backend"] == backend]
+        rule = [r["rule_over_faster"] for r in mine]
+        last = [r["channels_last_over_faster"] for r in mine]
+        lines.append(
+            f"| {backend} | {len(mine)} | {sum(v <= 1.2 for v in rule)}/{len(mine)} "
+            f"| {sum(v <= 1.2 for v in last)}/{len(mine)} | {geomean(rule):.2f} "
+            f"| {geomean(last):.2f} | {max(rule):.2f} |"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.conv_layout", description=__doc__)
+    parser.add_argument("--backend", action="append", choices=("numpy", "torch"))
+    parser.add_argument("--seed", type=int, default=None, help="default: a fresh one")
+    parser.add_argument("--count", type=int, default=36, help="layers drawn")
+    parser.add_argument("--budget", type=float, default=0.6, help="seconds per layer")
+    parser.add_argument("--threads", type=int, default=None, help="intra-op threads")
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    if args.threads is not None:
+        from benchmarks.layers import _limit_threads
+
+        _limit_threads(args.threads, argv, ("benchmarks.conv_layout",))
+    seed = random.randrange(2**31) if args.seed is None else args.seed
+    rng = np.random.default_rng(seed)
+    rows = []
+    for backend in args.backend or ["numpy", "torch"]:
+        for layer in draw(seed, args.count):
+            row = time_layer(backend, layer, args.budget, rng)
+            rows.append(row)
+            print(
+                f"{backend} {row['layer']}: channels-last {row['channels_last_ms']:.2f} ms, "
+                f"channels-first {row['channels_first_ms']:.2f} ms",
+                flush=True,
+            )
+    print("\n".join(["", f"Seed {seed}.", "", *summary(rows), "", *machine_lines()]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
