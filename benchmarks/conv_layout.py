@@ -97,7 +97,7 @@ def time_layer(backend: str, layer: Layer, budget: float, rng: np.random.Generat
             call()
             times[layout].append(time.perf_counter() - start)
     last, first = _median_ms(times[True]), _median_ms(times[False])
-    chosen = last if windows_channels_last(1, c_in, spatial, traits(backend)) else first
+    chosen = last if windows_channels_last(1, (c_in, c_out), spatial, traits(backend)) else first
     return {
         "backend": backend,
         "layer": f"N{n} {c_in}->{c_out} {'x'.join(map(str, spatial))} k{k}",

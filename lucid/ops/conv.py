@@ -262,12 +262,12 @@ def _check_channels(
 
 
 def windows_channels_last(
-    groups: int, channels: int, out_spatial: tuple[int, ...], traits: Traits
+    groups: int, channels: tuple[int, int], out_spatial: tuple[int, ...], traits: Traits
 ) -> bool:
     """Whether :func:`_conv` copies its windows channels-last: ungrouped layers whose
-    ``channels`` (input channels per group) outnumber an output row's pixels, where the
+    input and output ``channels`` both outnumber an output row's pixels, where the
     library's traits say pixel-major GEMMs are faster (see :func:`_conv`)."""
-    return groups == 1 and traits.pixel_major_gemms and channels > out_spatial[-1]
+    return groups == 1 and traits.pixel_major_gemms and min(channels) > out_spatial[-1]
 
 
 def _conv(
@@ -280,12 +280,13 @@ def _conv(
 ) -> Any:
     """The algorithm on validated, batched input; returns ``(N, C_out, *out_spatial)``.
 
-    Ungrouped convolutions with more input channels than an output row has pixels put
-    the pixels in the GEMM's rows (channels-last windows, ``windows @ weight``), which NumPy's and
-    PyTorch's BLAS run faster than ``weight @ windows`` there (up to 1.7x).  With fewer
-    channels, a channels-last window is copied in runs of a few channels, and
-    channels-first windows (runs of an output row) were up to 8x faster on generated
-    shapes (BENCHMARKS.md, "The forward convolution's window layout").  Grouped ones
+    Ungrouped convolutions whose input and output channels both outnumber an output
+    row's pixels put the pixels in the GEMM's rows (channels-last windows,
+    ``windows @ weight``), which NumPy's and PyTorch's BLAS run faster than
+    ``weight @ windows`` there (up to 1.7x).  Otherwise the two transposes that layout
+    needs, and window copies in runs of a few channels, cost more: channels-first
+    windows (runs of an output row) were up to 8x faster on generated layers
+    (BENCHMARKS.md, "The forward convolution's window layout").  Grouped ones
     keep channels first, where each group's few channels would make the pixel-major
     GEMMs thin.  So does JAX, with small chunks: on the ``enc-same`` layer that took
     5.4 ms under ``jax.jit``, against 25 ms channels-last in one chunk.
@@ -297,7 +298,7 @@ def _conv(
     taps = math.prod(p.kernel_size)
     nd = p.ndim
     space = tuple(range(3, 3 + nd))
-    channels_last = windows_channels_last(g, c_in_g, out_spatial, traits)
+    channels_last = windows_channels_last(g, (c_in_g, c_out_g), out_spatial, traits)
     grouped = xp.reshape(x, (n, g, c_in_g, *x.shape[2:]))
     # `lead`/`trail`: how many axes come before and after the spatial ones.
     if channels_last:
