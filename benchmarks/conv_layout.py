@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import random
 import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -61,23 +59,19 @@ def _forced(layout: bool) -> Iterator[None]:
         conv.windows_channels_last = rule
 
 
-def _median_ms(times: list[float]) -> float:
-    return sorted(times)[len(times) // 2] * 1e3
-
-
 def time_layer(backend: str, layer: Layer, budget: float, rng: np.random.Generator) -> dict:
-    """Both layouts on ``layer``, interleaved for ``budget`` seconds (at least 3 rounds)."""
+    """Both layouts on ``layer``, timed interleaved for about ``budget`` seconds."""
+    from lucid._cli._timing import interleaved_medians
     from lucid.ops._params import validate_conv_params
     from lucid.ops._traits import traits
     from lucid.ops.conv import _conv, windows_channels_last
     from lucid.testing import load_backend
 
     n, c_in, c_out, spatial, k = layer
-    library = load_backend(backend)
+    library, known = load_backend(backend), traits(backend)
     x = library.asarray(rng.standard_normal((n, c_in, *spatial), dtype=np.float32))
     w = library.asarray(rng.standard_normal((c_out, c_in, *(k,) * len(spatial)), np.float32))
     p = validate_conv_params(len(spatial), k, 1, k // 2)
-    known = dataclasses.replace(traits(backend), pixel_major_gemms=True)
 
     def run(layout: bool) -> Callable[[], Any]:
         def call() -> Any:
@@ -86,23 +80,17 @@ def time_layer(backend: str, layer: Layer, budget: float, rng: np.random.Generat
 
         return call
 
-    calls = {True: run(True), False: run(False)}
-    times: dict[bool, list[float]] = {True: [], False: []}
-    for call in calls.values():
-        call()
-    end = time.perf_counter() + budget
-    while time.perf_counter() < end or len(times[True]) < 3:
-        for layout, call in calls.items():
-            start = time.perf_counter()
-            call()
-            times[layout].append(time.perf_counter() - start)
-    last, first = _median_ms(times[True]), _median_ms(times[False])
-    chosen = last if windows_channels_last(1, (c_in, c_out), spatial, traits(backend)) else first
+    stats = interleaved_medians(
+        {"last": run(True), "first": run(False)}, budget_s=budget, min_repeats=3
+    )
+    last, first = (stats[name]["median"] * 1e3 for name in ("last", "first"))
+    chosen = last if windows_channels_last(1, (c_in, c_out), spatial, known) else first
     return {
         "backend": backend,
         "layer": f"N{n} {c_in}->{c_out} {'x'.join(map(str, spatial))} k{k}",
         "channels_last_ms": last,
         "channels_first_ms": first,
+        "spread": max((t["p75"] - t["p25"]) / t["median"] for t in stats.values()),
         "rule_over_faster": chosen / min(last, first),
         "channels_last_over_faster": last / min(last, first),
     }
@@ -112,8 +100,9 @@ def summary(rows: list[dict]) -> list[str]:
     """Per backend: how often each rule is within 1.2x of the faster layout."""
     lines = [
         "| backend | layers | rule within 1.2x | always channels-last within 1.2x "
-        "| geomean rule / faster | geomean channels-last / faster | worst rule / faster |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| geomean rule / faster | geomean channels-last / faster | worst rule / faster "
+        "| median spread |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for backend in dict.fromkeys(r["backend"] for r in rows):
         mine = [r for r in rows if r["backend"] == backend]
@@ -122,7 +111,8 @@ def summary(rows: list[dict]) -> list[str]:
         lines.append(
             f"| {backend} | {len(mine)} | {sum(v <= 1.2 for v in rule)}/{len(mine)} "
             f"| {sum(v <= 1.2 for v in last)}/{len(mine)} | {geomean(rule):.2f} "
-            f"| {geomean(last):.2f} | {max(rule):.2f} |"
+            f"| {geomean(last):.2f} | {max(rule):.2f} "
+            f"| {sorted(r['spread'] for r in mine)[len(mine) // 2]:.0%} |"
         )
     return lines
 
@@ -149,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(
                 f"{backend} {row['layer']}: channels-last {row['channels_last_ms']:.2f} ms, "
-                f"channels-first {row['channels_first_ms']:.2f} ms",
+                f"channels-first {row['channels_first_ms']:.2f} ms (spread {row['spread']:.0%})",
                 flush=True,
             )
     print("\n".join(["", f"Seed {seed}.", "", *summary(rows), "", *machine_lines()]))

@@ -32,6 +32,8 @@ from lucid import ops
 from lucid.ops._ct_forward import use_formulation
 from lucid.testing import Backend, load_backend
 
+from ._grid import output_spatial
+
 __all__ = ["FuzzCase", "NotApplicableError", "check", "reproducer"]
 
 VALUES = ("normal", "nonfinite", "overflow")
@@ -201,12 +203,10 @@ def _landed_products(case: FuzzCase, x: Any, w: Any, b: Any) -> np.ndarray:
     batched = case.batch is not None
     xs = x.astype(np.float64) if batched else x.astype(np.float64)[None]
     n, g, c_in, c_out = xs.shape[0], case.groups, case.in_per_group, case.out_per_group
-    full = [
-        (size - 1) * s + d * (k - 1) + 1 + op
-        for size, s, d, k, op in zip(
-            case.size, case.stride, case.dilation, case.kernel, case.output_padding
-        )
-    ]
+    unpadded = (0,) * case.ndim
+    full = output_spatial(
+        case.size, case.kernel, case.stride, unpadded, case.output_padding, case.dilation
+    )
     y = np.zeros((n, g * c_out, *full))
     grouped = xs.reshape(n, g, c_in, *case.size)
     kernels = w.astype(np.float64).reshape(g, c_in, c_out, *case.kernel)
