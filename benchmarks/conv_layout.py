@@ -52,7 +52,7 @@ def _forced(layout: bool) -> Iterator[None]:
     from lucid.ops import conv
 
     rule = conv.windows_channels_last
-    conv.windows_channels_last = lambda groups, *_: layout and groups == 1
+    conv.windows_channels_last = lambda p, *_: layout and p.groups == 1
     try:
         yield
     finally:
@@ -84,7 +84,7 @@ def time_layer(backend: str, layer: Layer, budget: float, rng: np.random.Generat
         {"last": run(True), "first": run(False)}, budget_s=budget, min_repeats=3
     )
     last, first = (stats[name]["median"] * 1e3 for name in ("last", "first"))
-    chosen = last if windows_channels_last(1, (c_in, c_out), spatial, known) else first
+    chosen = last if windows_channels_last(p, (c_in, c_out), spatial, known) else first
     return {
         "backend": backend,
         "layer": f"N{n} {c_in}->{c_out} {'x'.join(map(str, spatial))} k{k}",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -135,10 +138,12 @@ def test_taps_in_several_chunks_give_the_same_result(
     monkeypatch.setattr(
         conv_module, "traits", lambda name: dataclasses.replace(real(name), min_column_chunk=1)
     )
+
     # Pixel-major: channels-last windows wherever the library's traits allow them.
-    monkeypatch.setattr(
-        conv_module, "windows_channels_last", lambda g, _, __, t: g == 1 and t.pixel_major_gemms
-    )
+    def pixel_major(p: Any, _: Any, __: Any, known: Any) -> bool:
+        return p.groups == 1 and known.pixel_major_gemms
+
+    monkeypatch.setattr(conv_module, "windows_channels_last", pixel_major)
     monkeypatch.setattr(_plans, "_PLANS", {})  # plans made before hold the real traits
     rng = np.random.default_rng(5)
     # 8 input channels, 2 outputs: the input bounds the budget to one tap per chunk.
@@ -156,12 +161,20 @@ def test_windows_go_channels_last_only_with_more_channels_than_an_output_row() -
     from lucid.ops.conv import windows_channels_last
 
     numpy_traits, jax_traits = traits("numpy"), traits("jax")
-    assert windows_channels_last(1, (256, 128), (16, 16), numpy_traits)
-    assert not windows_channels_last(1, (3, 64), (128, 128), numpy_traits)  # an RGB input
-    assert not windows_channels_last(1, (128, 3), (16, 16), numpy_traits)  # an RGB output
-    assert not windows_channels_last(1, (16, 32), (16,), numpy_traits)  # as many as the row
-    assert not windows_channels_last(2, (256, 128), (16, 16), numpy_traits)  # grouped
-    assert not windows_channels_last(1, (256, 128), (16, 16), jax_traits)  # XLA: channels-first
+    k3 = validate_conv_params(2, 3, 1, 1)
+    rule = functools.partial(windows_channels_last, k3)
+    assert rule((256, 128), (16, 16), numpy_traits)
+    assert not rule((3, 64), (128, 128), numpy_traits)  # an RGB input
+    assert not rule((128, 3), (16, 16), numpy_traits)  # an RGB output
+    assert not rule((16, 32), (16,), numpy_traits)  # as many as the row
+    assert not rule((256, 128), (16, 16), jax_traits)  # XLA: channels-first
+    grouped = validate_conv_params(2, 3, 1, 1, groups=2)
+    assert not windows_channels_last(grouped, (256, 128), (16, 16), numpy_traits)
+    # A 1x1 kernel reads the input in place channels-first; strided, it copies pixels.
+    one_tap = validate_conv_params(2, 1, 1, 0)
+    assert not windows_channels_last(one_tap, (256, 128), (16, 16), numpy_traits)
+    strided = validate_conv_params(2, 1, 2, 0)
+    assert windows_channels_last(strided, (256, 128), (16, 16), numpy_traits)
 
 
 @pytest.mark.parametrize("channels_last", [True, False], ids=["channels-last", "channels-first"])

@@ -262,12 +262,20 @@ def _check_channels(
 
 
 def windows_channels_last(
-    groups: int, channels: tuple[int, int], out_spatial: tuple[int, ...], traits: Traits
+    p: ConvParams, channels: tuple[int, int], out_spatial: tuple[int, ...], traits: Traits
 ) -> bool:
     """Whether :func:`_conv` copies its windows channels-last: ungrouped layers whose
-    input and output ``channels`` both outnumber an output row's pixels, where the
-    library's traits say pixel-major GEMMs are faster (see :func:`_conv`)."""
-    return groups == 1 and traits.pixel_major_gemms and min(channels) > out_spatial[-1]
+    input and output ``channels`` (per group) both outnumber an output row's pixels,
+    where the library's traits say pixel-major GEMMs are faster (see :func:`_conv`) --
+    except a 1x1 kernel at stride 1, whose one window channels-first is the input as
+    it lies."""
+    reads_input_in_place = math.prod(p.kernel_size) == 1 and all(s == 1 for s in p.stride)
+    return (
+        p.groups == 1
+        and traits.pixel_major_gemms
+        and not reads_input_in_place
+        and min(channels) > out_spatial[-1]
+    )
 
 
 def _conv(
@@ -288,8 +296,10 @@ def _conv(
     windows (runs of an output row) were up to 8x faster on generated layers
     (BENCHMARKS.md, "The forward convolution's window layout").  Grouped ones
     keep channels first, where each group's few channels would make the pixel-major
-    GEMMs thin.  So does JAX, with small chunks: on the ``enc-same`` layer that took
-    5.4 ms under ``jax.jit``, against 25 ms channels-last in one chunk.
+    GEMMs thin.  So does a 1x1 kernel at stride 1, whose GEMM reads the input in place
+    channels-first: channels-last's transposes were up to 3x slower there.  So does JAX,
+    with small chunks: on the ``enc-same`` layer that took 5.4 ms under ``jax.jit``,
+    against 25 ms channels-last in one chunk.
     """
     n, c_in = x.shape[0], x.shape[1]
     g = p.groups
@@ -298,7 +308,7 @@ def _conv(
     taps = math.prod(p.kernel_size)
     nd = p.ndim
     space = tuple(range(3, 3 + nd))
-    channels_last = windows_channels_last(g, (c_in_g, c_out_g), out_spatial, traits)
+    channels_last = windows_channels_last(p, (c_in_g, c_out_g), out_spatial, traits)
     grouped = xp.reshape(x, (n, g, c_in_g, *x.shape[2:]))
     # `lead`/`trail`: how many axes come before and after the spatial ones.
     if channels_last:
