@@ -1,12 +1,15 @@
-"""The forward convolution's window layout, channels-last against channels-first.
+"""The forward convolution's formulations: im2col windows channels-last or
+channels-first, or the products first.
 
-lucid's ``conv{1,2,3}d`` copies each tap's window of the input and multiplies the stack
-with the weight in one GEMM per chunk of taps, either channels-last (pixels in the
-GEMM's rows) or channels-first (see :func:`lucid.ops.conv.windows_channels_last`).
-This draws forward-convolution layers from a seed (C_in and C_out from 1 to 256,
-kernels 1 to 5, stride 1, 1-D/2-D/3-D, batch 1 to 8), times both layouts forced on each
-layer, interleaved, and reports how often lucid's rule picks a layout within 1.2x of
-the faster one, against always channels-last (the rule before session 8).
+lucid's ``conv{1,2,3}d`` either copies each tap's window of the input and multiplies
+the stack with the weight in one GEMM per chunk of taps, channels-last (pixels in the
+GEMM's rows) or channels-first (see :func:`lucid.ops.conv.windows_channels_last`), or
+multiplies the whole input first and adds each tap's window of the products
+(:func:`lucid.ops.conv.products_first`).  This draws forward-convolution layers from a
+seed (C_in and C_out from 1 to 256, kernels 1 to 5, stride 1, 1-D/2-D/3-D, batch 1 to
+8), times the three forced on each layer, interleaved, and reports how often lucid's
+rule picks one within 1.2x of the fastest, against always channels-last windows (the
+rule before session 8).
 
 ``python -m benchmarks.conv_layout --threads 1 --seed 202 --count 36``
 """
@@ -14,10 +17,9 @@ the faster one, against always channels-last (the rule before session 8).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import random
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -47,24 +49,12 @@ def draw(seed: int, count: int) -> list[Layer]:
     return layers
 
 
-@contextlib.contextmanager
-def _forced(layout: bool) -> Iterator[None]:
-    from lucid.ops import conv
-
-    rule = conv.windows_channels_last
-    conv.windows_channels_last = lambda p, *_: layout and p.groups == 1
-    try:
-        yield
-    finally:
-        conv.windows_channels_last = rule
-
-
 def time_layer(backend: str, layer: Layer, budget: float, rng: np.random.Generator) -> dict:
-    """Both layouts on ``layer``, timed interleaved for about ``budget`` seconds."""
+    """The three formulations on ``layer``, timed interleaved for about ``budget`` s."""
     from lucid._cli._timing import interleaved_medians
+    from lucid.ops import conv
     from lucid.ops._params import validate_conv_params
     from lucid.ops._traits import traits
-    from lucid.ops.conv import _conv, windows_channels_last
     from lucid.testing import load_backend
 
     n, c_in, c_out, spatial, k = layer
@@ -72,32 +62,48 @@ def time_layer(backend: str, layer: Layer, budget: float, rng: np.random.Generat
     x = library.asarray(rng.standard_normal((n, c_in, *spatial), dtype=np.float32))
     w = library.asarray(rng.standard_normal((c_out, c_in, *(k,) * len(spatial)), np.float32))
     p = validate_conv_params(len(spatial), k, 1, k // 2)
+    rule = conv.windows_channels_last
 
-    def run(layout: bool) -> Callable[[], Any]:
+    def windows(layout: bool) -> Callable[[], Any]:
         def call() -> Any:
-            with _forced(layout):
-                return library.to_numpy(_conv(library.xp, x, w, p, spatial, known))
+            conv.windows_channels_last = lambda *_: layout
+            try:
+                return library.to_numpy(conv._conv_windows(library.xp, x, w, p, spatial, known))
+            finally:
+                conv.windows_channels_last = rule
 
         return call
 
+    def products() -> Any:
+        return library.to_numpy(conv._conv_products(library.xp, x, w, p, spatial, known))
+
     stats = interleaved_medians(
-        {"last": run(True), "first": run(False)}, budget_s=budget, min_repeats=3
+        {"last": windows(True), "first": windows(False), "products": products},
+        budget_s=budget,
+        min_repeats=3,
     )
-    last, first = (stats[name]["median"] * 1e3 for name in ("last", "first"))
-    chosen = last if windows_channels_last(p, (c_in, c_out), spatial, known) else first
+    ms = {name: stats[name]["median"] * 1e3 for name in stats}
+    padded = tuple(side + 2 * (k // 2) for side in spatial)
+    if conv.products_first(p, (c_in, c_out), padded):
+        chosen = "products"
+    else:
+        chosen = "last" if rule(p, (c_in, c_out), spatial, known) else "first"
+    fastest = min(ms.values())
     return {
         "backend": backend,
         "layer": f"N{n} {c_in}->{c_out} {'x'.join(map(str, spatial))} k{k}",
-        "channels_last_ms": last,
-        "channels_first_ms": first,
+        "channels_last_ms": ms["last"],
+        "channels_first_ms": ms["first"],
+        "products_ms": ms["products"],
+        "chosen": chosen,
         "spread": max((t["p75"] - t["p25"]) / t["median"] for t in stats.values()),
-        "rule_over_faster": chosen / min(last, first),
-        "channels_last_over_faster": last / min(last, first),
+        "rule_over_faster": ms[chosen] / fastest,
+        "channels_last_over_faster": ms["last"] / fastest,
     }
 
 
 def summary(rows: list[dict]) -> list[str]:
-    """Per backend: how often each rule is within 1.2x of the faster layout."""
+    """Per backend: how often each rule is within 1.2x of the fastest formulation."""
     lines = [
         "| backend | layers | rule within 1.2x | always channels-last within 1.2x "
         "| geomean rule / faster | geomean channels-last / faster | worst rule / faster "
@@ -139,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(
                 f"{backend} {row['layer']}: channels-last {row['channels_last_ms']:.2f} ms, "
-                f"channels-first {row['channels_first_ms']:.2f} ms (spread {row['spread']:.0%})",
+                f"channels-first {row['channels_first_ms']:.2f} ms, products "
+                f"{row['products_ms']:.2f} ms; picks {row['chosen']} "
+                f"(spread {row['spread']:.0%})",
                 flush=True,
             )
     print("\n".join(["", f"Seed {seed}.", "", *summary(rows), "", *machine_lines()]))

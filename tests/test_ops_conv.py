@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import numpy as np
 import pytest
@@ -122,31 +121,40 @@ def test_integer_input_is_rejected(backend: Backend) -> None:
         ops.conv2d(x, w)
 
 
-@pytest.mark.parametrize("groups", [1, 2], ids=["pixel-major", "grouped"])
+#: The forward convolution's formulations, each forced by :func:`_force`.
+FORMULATIONS = ["channels-last", "channels-first", "products"]
+
+
+def _force(monkeypatch: pytest.MonkeyPatch, formulation: str) -> None:
+    from lucid.ops import _plans
+    from lucid.ops import conv as conv_module
+
+    products = formulation == "products"
+    monkeypatch.setattr(conv_module, "products_first", lambda *_: products)
+    layout = formulation == "channels-last"
+    monkeypatch.setattr(conv_module, "windows_channels_last", lambda *_: layout)
+    monkeypatch.setattr(_plans, "_PLANS", {})  # plans made before ran the real rules
+
+
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+@pytest.mark.parametrize("groups", [1, 2], ids=["ungrouped", "grouped"])
 def test_taps_in_several_chunks_give_the_same_result(
-    backend: Backend, groups: int, monkeypatch
+    backend: Backend, groups: int, formulation: str, monkeypatch
 ) -> None:
-    """Large inputs stack their tap windows a chunk at a time; force one tap per chunk."""
+    """Large inputs take their taps a chunk at a time; force a few taps per chunk."""
     import dataclasses
 
     import torch
 
-    from lucid.ops import _plans
     from lucid.ops import conv as conv_module
 
     real = conv_module.traits
     monkeypatch.setattr(
         conv_module, "traits", lambda name: dataclasses.replace(real(name), min_column_chunk=1)
     )
-
-    # Pixel-major: channels-last windows wherever the library's traits allow them.
-    def pixel_major(p: Any, _: Any, __: Any, known: Any) -> bool:
-        return p.groups == 1 and known.pixel_major_gemms
-
-    monkeypatch.setattr(conv_module, "windows_channels_last", pixel_major)
-    monkeypatch.setattr(_plans, "_PLANS", {})  # plans made before hold the real traits
+    _force(monkeypatch, formulation)
     rng = np.random.default_rng(5)
-    # 8 input channels, 2 outputs: the input bounds the budget to one tap per chunk.
+    # 8 input channels, 2 outputs: the input bounds the budget to a few taps per chunk.
     x = rng.standard_normal((2, 8, 6, 6))
     w = rng.standard_normal((2, 8 // groups, 3, 3))
     want = torch.nn.functional.conv2d(
@@ -177,23 +185,45 @@ def test_windows_go_channels_last_only_with_more_channels_than_an_output_row() -
     assert windows_channels_last(strided, (256, 128), (16, 16), numpy_traits)
 
 
-@pytest.mark.parametrize("channels_last", [True, False], ids=["channels-last", "channels-first"])
-def test_both_window_layouts_match_torch(
-    backend: Backend, channels_last: bool, monkeypatch
+# (ndim, input spatial, kernel, stride, padding, dilation, groups, C_in, C_out, batch)
+FORCED_CASES = [
+    (2, (7, 6), (3, 2), (2, 1), (1, 1), (1, 1), 1, 5, 4, 2),
+    (1, (13,), (5,), (3,), (4,), (2,), 1, 3, 2, 1),
+    (2, (9, 8), (3, 3), (1, 2), (2, 0), (2, 1), 4, 8, 4, 3),
+    (3, (5, 6, 4), (2, 3, 1), (1, 1, 2), (0, 1, 0), (1, 1, 1), 2, 4, 6, 1),
+    (2, (6, 6), (1, 1), (1, 1), (0, 0), (1, 1), 1, 6, 1, 2),
+]
+
+
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+@pytest.mark.parametrize("case", FORCED_CASES, ids=str)
+def test_every_formulation_matches_torch(
+    backend: Backend, formulation: str, case: tuple, monkeypatch
 ) -> None:
     import torch
 
-    from lucid.ops import _plans
-    from lucid.ops import conv as conv_module
-
-    monkeypatch.setattr(conv_module, "windows_channels_last", lambda *_: channels_last)
-    monkeypatch.setattr(_plans, "_PLANS", {})  # plans made before ran the real rule
+    nd, spatial, kernel, stride, padding, dilation, groups, c_in, c_out, n = case
+    _force(monkeypatch, formulation)
     rng = np.random.default_rng(9)
     x, w, b = (
-        rng.standard_normal((2, 5, 7, 6)),
-        rng.standard_normal((4, 5, 3, 2)),
-        rng.standard_normal(4),
+        rng.standard_normal((n, c_in, *spatial)),
+        rng.standard_normal((c_out, c_in // groups, *kernel)),
+        rng.standard_normal(c_out),
     )
-    want = torch.nn.functional.conv2d(*map(torch.tensor, (x, w, b)), stride=(2, 1), padding=1)
-    got = ops.conv2d(*map(backend.asarray, (x, w, b)), stride=(2, 1), padding=1)
+    options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    want = getattr(torch.nn.functional, f"conv{nd}d")(*map(torch.tensor, (x, w, b)), **options)
+    got = CONV[nd](*map(backend.asarray, (x, w, b)), **options)
     np.testing.assert_allclose(backend.to_numpy(got), want.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_products_first_where_they_are_fewer_than_the_windows() -> None:
+    from lucid.ops.conv import products_first
+
+    k3 = validate_conv_params(2, 3, 1, 1)
+    padded = (34, 34)  # a 32x32 input padded by one: a 32x32 output
+    assert products_first(k3, (64, 3), padded)  # an RGB output layer
+    assert products_first(k3, (8, 1), padded)  # a mask
+    assert not products_first(k3, (3, 64), padded)  # an RGB input layer
+    assert not products_first(k3, (64, 64), padded)  # as many: the padding tips it
+    # A stride shrinks the output, so the windows become the fewer.
+    assert not products_first(validate_conv_params(2, 3, 2, 1), (64, 32), padded)

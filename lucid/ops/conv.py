@@ -278,6 +278,20 @@ def windows_channels_last(
     )
 
 
+def products_first(p: ConvParams, channels: tuple[int, int], padded: tuple[int, ...]) -> bool:
+    """Whether :func:`_conv` multiplies first and shifts after (:func:`_conv_products`):
+    where each tap's products, ``C_out`` channels over the padded input, are fewer
+    than the windows the im2col GEMM would copy, ``C_in`` channels over the output
+    (per group; ``channels`` is ``(C_in, C_out)`` per group) -- the layers with few
+    output channels that end a decoder."""
+    c_in_g, c_out_g = channels
+    out_spatial = tuple(
+        (n - d * (k - 1) - 1) // s + 1
+        for n, k, s, d in zip(padded, p.kernel_size, p.stride, p.dilation)
+    )
+    return c_out_g * math.prod(padded) < c_in_g * math.prod(out_spatial)
+
+
 def _conv(
     xp: Any,
     x: Any,
@@ -286,7 +300,70 @@ def _conv(
     out_spatial: tuple[int, ...],
     traits: Traits = DEFAULT,
 ) -> Any:
-    """The algorithm on validated, batched input; returns ``(N, C_out, *out_spatial)``.
+    """The algorithm on validated, batched input; returns ``(N, C_out, *out_spatial)``:
+    :func:`_conv_products` where :func:`products_first` says so, else
+    :func:`_conv_windows`."""
+    g = p.groups
+    channels = (x.shape[1] // g, weight.shape[0] // g)
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], p.padding))
+    if products_first(p, channels, padded):
+        return _conv_products(xp, x, weight, p, out_spatial, traits)
+    return _conv_windows(xp, x, weight, p, out_spatial, traits)
+
+
+def _conv_products(
+    xp: Any,
+    x: Any,
+    weight: Any,
+    p: ConvParams,
+    out_spatial: tuple[int, ...],
+    traits: Traits = DEFAULT,
+) -> Any:
+    """Every tap's products over the whole padded input in one GEMM per chunk of taps,
+    then each tap's strided window of its products added up: the forward convolution
+    as a transposed convolution's col2im.  The GEMM forms the same products as
+    :func:`_conv_windows` (padding zeros included), summed in another order."""
+    n, c_in = x.shape[0], x.shape[1]
+    g = p.groups
+    c_in_g, c_out_g = c_in // g, weight.shape[0] // g
+    taps = math.prod(p.kernel_size)
+    nd = p.ndim
+    space = tuple(range(3, 3 + nd))
+    # (G, C_in/G, N, *padded): the GEMM's right operand, read in place when N == 1.
+    grouped = xp.permute_dims(xp.reshape(x, (n, g, c_in_g, *x.shape[2:])), (1, 2, 0, *space))
+    if any(lo or hi for lo, hi in p.padding):
+        grouped = xpx.pad(grouped, [(0, 0)] * 3 + list(p.padding), xp=xp)
+    padded = tuple(grouped.shape[3:])
+    columns = xp.reshape(grouped, (g, c_in_g, n * math.prod(padded)))
+    # (G, taps, C_out/G, C_in/G): a chunk of taps is one contiguous GEMM operand.
+    kernels = xp.permute_dims(xp.reshape(weight, (g, c_out_g, c_in_g, taps)), (0, 3, 1, 2))
+    windows_of_taps = tap_windows(p.kernel_size, p.dilation, p.stride, out_spatial, 3, 0)
+    per_tap = max(1, c_out_g * g * n * math.prod(padded))
+    budget = max(n * g * c_out_g * math.prod(out_spatial), n * c_in * math.prod(padded))
+    chunk = max(1, max(budget, traits.min_column_chunk) // per_tap)
+    y = None
+    for start in range(0, taps, chunk):
+        stop = min(start + chunk, taps)
+        kernel = xp.reshape(kernels[:, start:stop, ...], (g, (stop - start) * c_out_g, c_in_g))
+        products = xp.reshape(kernel @ columns, (g, stop - start, c_out_g, n, *padded))
+        for t in range(start, stop):
+            part = products[:, t - start, ...][windows_of_taps[t]]
+            y = part if y is None else y + part
+    # (G, C_out/G, N, *M) -> (N, C_out, *M)
+    y = xp.permute_dims(y, (2, 0, 1, *space))
+    return xp.reshape(y, (n, g * c_out_g, *out_spatial))
+
+
+def _conv_windows(
+    xp: Any,
+    x: Any,
+    weight: Any,
+    p: ConvParams,
+    out_spatial: tuple[int, ...],
+    traits: Traits = DEFAULT,
+) -> Any:
+    """Each tap's window of the input copied (im2col) and multiplied in one GEMM per
+    chunk of taps.
 
     Ungrouped convolutions whose input and output channels both outnumber an output
     row's pixels put the pixels in the GEMM's rows (channels-last windows,
