@@ -346,8 +346,10 @@ def _conv_products(
         stop = min(start + chunk, taps)
         kernel = xp.reshape(kernels[:, start:stop, ...], (g, (stop - start) * c_out_g, c_in_g))
         products = xp.reshape(kernel @ columns, (g, stop - start, c_out_g, n, *padded))
-        for t in range(start, stop):
-            part = products[:, t - start, ...][windows_of_taps[t]]
+        # One array per tap: autodiff then writes each tap's gradient into a buffer of
+        # one tap's size, not of the whole chunk's (BENCHMARKS.md, "products first").
+        for t, tap in zip(range(start, stop), xp.unstack(products, axis=1)):
+            part = tap[windows_of_taps[t]]
             y = part if y is None else y + part
     # (G, C_out/G, N, *M) -> (N, C_out, *M)
     y = xp.permute_dims(y, (2, 0, 1, *space))
