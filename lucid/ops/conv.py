@@ -1,18 +1,21 @@
 """Forward convolution, written once against the Python Array API standard.
 
 The adjoint of the transposed convolution in :mod:`lucid.ops.conv_transpose`, and as
-dimension-generic:
+dimension-generic.  The input is padded with zeros (``padding``, or the uneven split
+``'same'`` needs); then one of two formulations, whichever holds fewer elements
+(:func:`products_first`):
 
-1. **Pad** the input with zeros (``padding``, or the uneven split ``'same'`` needs).
-2. **im2col as strided slices.**  Tap ``k`` reads input rows ``k*dilation + o*stride``
-   for output rows ``o``: one strided slice per tap, no gather.
-3. **GEMM.** The slices of a chunk of taps are stacked and contracted with the weights
-   in one grouped product over the whole batch, ``(G, N*P, T*C_in/G) @ (G, T*C_in/G,
-   C_out/G)`` (channels last; grouped layers keep channels first), and the chunks are
-   summed.
+- **im2col as strided slices** (:func:`_conv_windows`).  Tap ``k`` reads input rows
+  ``k*dilation + o*stride`` for output rows ``o``: one strided slice per tap, no
+  gather.  The slices of a chunk of taps are stacked and contracted with the weights
+  in one grouped GEMM over the whole batch, channels-last or channels-first
+  (:func:`windows_channels_last`), and the chunks are summed.
+- **The products first** (:func:`_conv_products`), for layers with fewer output than
+  input channels: one GEMM forms every tap's products over the whole padded input,
+  and each tap's strided window of its products is added to the output.
 
-Taps are processed a chunk at a time, so the column buffer stays near the size of the
-input and output instead of ``prod(kernel_size)`` times the input.
+Taps are processed a chunk at a time, so the buffers stay near the size of the input
+and output instead of ``prod(kernel_size)`` times it.
 """
 
 from __future__ import annotations
