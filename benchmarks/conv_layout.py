@@ -84,7 +84,7 @@ def time_layer(backend: str, layer: Layer, budget: float, rng: np.random.Generat
     )
     ms = {name: stats[name]["median"] * 1e3 for name in stats}
     padded = tuple(side + 2 * (k // 2) for side in spatial)
-    if conv.products_first(p, (c_in, c_out), padded):
+    if conv.products_first((c_in, c_out), padded, spatial):
         chosen = "products"
     else:
         chosen = "last" if rule(p, (c_in, c_out), spatial, known) else "first"

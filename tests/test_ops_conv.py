@@ -219,11 +219,10 @@ def test_every_formulation_matches_torch(
 def test_products_first_where_they_are_fewer_than_the_windows() -> None:
     from lucid.ops.conv import products_first
 
-    k3 = validate_conv_params(2, 3, 1, 1)
-    padded = (34, 34)  # a 32x32 input padded by one: a 32x32 output
-    assert products_first(k3, (64, 3), padded)  # an RGB output layer
-    assert products_first(k3, (8, 1), padded)  # a mask
-    assert not products_first(k3, (3, 64), padded)  # an RGB input layer
-    assert not products_first(k3, (64, 64), padded)  # as many: the padding tips it
+    padded, out = (34, 34), (32, 32)  # a 32x32 input padded by one, k3 at stride 1
+    assert products_first((64, 3), padded, out)  # an RGB output layer
+    assert products_first((8, 1), padded, out)  # a mask
+    assert not products_first((3, 64), padded, out)  # an RGB input layer
+    assert not products_first((64, 64), padded, out)  # as many: the padding tips it
     # A stride shrinks the output, so the windows become the fewer.
-    assert not products_first(validate_conv_params(2, 3, 2, 1), (64, 32), padded)
+    assert not products_first((64, 32), padded, (16, 16))

@@ -267,11 +267,10 @@ def _check_channels(
 def windows_channels_last(
     p: ConvParams, channels: tuple[int, int], out_spatial: tuple[int, ...], traits: Traits
 ) -> bool:
-    """Whether :func:`_conv` copies its windows channels-last: ungrouped layers whose
-    input and output ``channels`` (per group) both outnumber an output row's pixels,
-    where the library's traits say pixel-major GEMMs are faster (see :func:`_conv`) --
-    except a 1x1 kernel at stride 1, whose one window channels-first is the input as
-    it lies."""
+    """Whether :func:`_conv_windows` copies its windows channels-last: ungrouped layers
+    whose input and output ``channels`` (per group) both outnumber an output row's
+    pixels, where the library's traits say pixel-major GEMMs are faster -- except a
+    1x1 kernel at stride 1, whose one window channels-first is the input as it lies."""
     reads_input_in_place = math.prod(p.kernel_size) == 1 and all(s == 1 for s in p.stride)
     return (
         p.groups == 1
@@ -281,17 +280,15 @@ def windows_channels_last(
     )
 
 
-def products_first(p: ConvParams, channels: tuple[int, int], padded: tuple[int, ...]) -> bool:
+def products_first(
+    channels: tuple[int, int], padded: tuple[int, ...], out_spatial: tuple[int, ...]
+) -> bool:
     """Whether :func:`_conv` multiplies first and shifts after (:func:`_conv_products`):
-    where each tap's products, ``C_out`` channels over the padded input, are fewer
+    where each tap's products, ``C_out`` channels over the ``padded`` input, are fewer
     than the windows the im2col GEMM would copy, ``C_in`` channels over the output
-    (per group; ``channels`` is ``(C_in, C_out)`` per group) -- the layers with few
-    output channels that end a decoder."""
+    (``channels`` is ``(C_in, C_out)`` per group) -- the layers with few output
+    channels that end a decoder."""
     c_in_g, c_out_g = channels
-    out_spatial = tuple(
-        (n - d * (k - 1) - 1) // s + 1
-        for n, k, s, d in zip(padded, p.kernel_size, p.stride, p.dilation)
-    )
     return c_out_g * math.prod(padded) < c_in_g * math.prod(out_spatial)
 
 
@@ -309,7 +306,7 @@ def _conv(
     g = p.groups
     channels = (x.shape[1] // g, weight.shape[0] // g)
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], p.padding))
-    if products_first(p, channels, padded):
+    if products_first(channels, padded, out_spatial):
         return _conv_products(xp, x, weight, p, out_spatial, traits)
     return _conv_windows(xp, x, weight, p, out_spatial, traits)
 
