@@ -101,3 +101,19 @@ def test_gradients_match_torch_autograd(
 
     results = evaluate(cases, backend, dtype, lucid_conv_gradients)  # type: ignore[arg-type]
     assert_all(cases, results, check)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("products", [True, False], ids=["products-first", "windows"])
+def test_each_formulation_has_torchs_gradients(
+    backend: Backend, products: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rule picks the products on few of the grid's cases: force each formulation."""
+    if not backend.differentiable:
+        pytest.skip(f"{backend.name} has no autodiff")
+    from lucid.ops import _plans
+    from lucid.ops import conv as conv_module
+
+    monkeypatch.setattr(conv_module, "products_first", lambda *_: products)
+    monkeypatch.setattr(_plans, "_PLANS", {})  # plans made before ran the real rule
+    (cases,) = GRADIENT_CHUNKS[0].values
+    test_gradients_match_torch_autograd(backend, "float64", cases)
