@@ -341,7 +341,7 @@ def _conv_products(
     per_tap = max(1, c_out_g * g * n * math.prod(padded))
     budget = max(n * g * c_out_g * math.prod(out_spatial), n * c_in * math.prod(padded))
     chunk = max(1, max(budget, traits.min_column_chunk) // per_tap)
-    y = None
+    y, owned = None, False
     for start in range(0, taps, chunk):
         stop = min(start + chunk, taps)
         kernel = xp.reshape(kernels[:, start:stop, ...], (g, (stop - start) * c_out_g, c_in_g))
@@ -350,7 +350,12 @@ def _conv_products(
         # one tap's size, not of the whole chunk's (BENCHMARKS.md, "products first").
         for t, tap in zip(range(start, stop), xp.unstack(products, axis=1)):
             part = tap[windows_of_taps[t]]
-            y = part if y is None else y + part
+            if y is None:
+                y = part  # a view of the products: never written to
+            elif owned:
+                y += part  # in place where the library can (JAX rebinds `y`)
+            else:
+                y, owned = y + part, True
     # (G, C_out/G, N, *M) -> (N, C_out, *M)
     y = xp.permute_dims(y, (2, 0, 1, *space))
     return xp.reshape(y, (n, g * c_out_g, *out_spatial))
