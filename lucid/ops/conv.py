@@ -327,20 +327,15 @@ def _conv_products(
     g = p.groups
     c_in_g, c_out_g = c_in // g, weight.shape[0] // g
     taps = math.prod(p.kernel_size)
-    nd = p.ndim
-    space = tuple(range(3, 3 + nd))
     # (G, C_in/G, N, *padded): the GEMM's right operand, read in place when N == 1.
-    grouped = xp.permute_dims(xp.reshape(x, (n, g, c_in_g, *x.shape[2:])), (1, 2, 0, *space))
-    if any(lo or hi for lo, hi in p.padding):
-        grouped = xpx.pad(grouped, [(0, 0)] * 3 + list(p.padding), xp=xp)
+    grouped = _grouped_input(xp, x, p, (1, 2, 0), 3, 0)
     padded = tuple(grouped.shape[3:])
     columns = xp.reshape(grouped, (g, c_in_g, n * math.prod(padded)))
     # (G, taps, C_out/G, C_in/G): a chunk of taps is one contiguous GEMM operand.
     kernels = xp.permute_dims(xp.reshape(weight, (g, c_out_g, c_in_g, taps)), (0, 3, 1, 2))
     windows_of_taps = tap_windows(p.kernel_size, p.dilation, p.stride, out_spatial, 3, 0)
-    per_tap = max(1, c_out_g * g * n * math.prod(padded))
-    budget = max(n * g * c_out_g * math.prod(out_spatial), n * c_in * math.prod(padded))
-    chunk = max(1, max(budget, traits.min_column_chunk) // per_tap)
+    outputs, inputs = n * g * c_out_g * math.prod(out_spatial), n * c_in * math.prod(padded)
+    chunk = _taps_per_chunk(c_out_g * g * n * math.prod(padded), outputs, inputs, traits)
     y, owned = None, False
     for start in range(0, taps, chunk):
         stop = min(start + chunk, taps)
@@ -356,8 +351,38 @@ def _conv_products(
                 y += part  # in place where the library can (JAX rebinds `y`)
             else:
                 y, owned = y + part, True
-    # (G, C_out/G, N, *M) -> (N, C_out, *M)
-    y = xp.permute_dims(y, (2, 0, 1, *space))
+    return _batch_major(xp, y, (g, c_out_g, n), out_spatial)
+
+
+def _grouped_input(
+    xp: Any, x: Any, p: ConvParams, order: tuple[int, int, int], lead: int, trail: int
+) -> Any:
+    """``x`` as ``(N, G, C_in/G, *S)`` with its three non-spatial axes permuted by
+    ``order`` (the spatial ones kept together, ``lead`` of them before and ``trail``
+    after), zero-padded by ``p.padding``."""
+    n, g = x.shape[0], p.groups
+    space = tuple(range(3, 3 + p.ndim))
+    grouped = xp.reshape(x, (n, g, x.shape[1] // g, *x.shape[2:]))
+    grouped = xp.permute_dims(grouped, (*order[:lead], *space, *order[lead:]))
+    if any(lo or hi for lo, hi in p.padding):
+        widths = [(0, 0)] * lead + list(p.padding) + [(0, 0)] * trail
+        grouped = xpx.pad(grouped, widths, xp=xp)
+    return grouped
+
+
+def _taps_per_chunk(per_tap: int, outputs: int, inputs: int, traits: Traits) -> int:
+    """How many taps one GEMM takes: their buffer stays near the layer's larger of
+    ``inputs`` and ``outputs`` elements.  Below ``traits.min_column_chunk`` elements
+    all taps share one GEMM: on small inputs the per-call overhead of extra products
+    costs more than the memory they save."""
+    return max(1, max(outputs, inputs, traits.min_column_chunk) // max(1, per_tap))
+
+
+def _batch_major(xp: Any, y: Any, lead: tuple[int, int, int], out_spatial: tuple[int, ...]) -> Any:
+    """``y`` of ``lead = (G, C_out/G, N)`` then the output pixels, as ``(N, C_out, *M)``."""
+    g, c_out_g, n = lead
+    space = tuple(range(3, 3 + len(out_spatial)))
+    y = xp.permute_dims(xp.reshape(y, (g, c_out_g, n, *out_spatial)), (2, 0, 1, *space))
     return xp.reshape(y, (n, g * c_out_g, *out_spatial))
 
 
@@ -391,31 +416,21 @@ def _conv_windows(
     pixels = math.prod(out_spatial)
     taps = math.prod(p.kernel_size)
     nd = p.ndim
-    space = tuple(range(3, 3 + nd))
     channels_last = windows_channels_last(p, (c_in_g, c_out_g), out_spatial, traits)
-    grouped = xp.reshape(x, (n, g, c_in_g, *x.shape[2:]))
     # `lead`/`trail`: how many axes come before and after the spatial ones.
     if channels_last:
         # (G, N, *padded, C_in/G): a tap's window is a strided slice, stacked before C.
-        grouped = xp.permute_dims(grouped, (1, 0, *space, 2))
         lead, trail, tap_axis = 2, 1, -2
+        grouped = _grouped_input(xp, x, p, (1, 0, 2), lead, trail)
         kernels = xp.permute_dims(xp.reshape(weight, (g, c_out_g, c_in_g, taps)), (0, 3, 2, 1))
     else:
         # (G, C_in/G, N, *padded): a tap's window is one GEMM operand block.
-        grouped = xp.permute_dims(grouped, (1, 2, 0, *space))
         lead, trail, tap_axis = 3, 0, 1
+        grouped = _grouped_input(xp, x, p, (1, 2, 0), lead, trail)
         kernels = xp.permute_dims(xp.reshape(weight, (g, c_out_g, c_in_g, taps)), (0, 1, 3, 2))
-    if any(lo or hi for lo, hi in p.padding):
-        widths = [(0, 0)] * lead + list(p.padding) + [(0, 0)] * trail
-        grouped = xpx.pad(grouped, widths, xp=xp)
     windows_of_taps = tap_windows(p.kernel_size, p.dilation, p.stride, out_spatial, lead, trail)
-
-    per_tap = max(1, c_in * n * pixels)
-    # Below this many column elements all taps share one GEMM: on small inputs the
-    # per-call overhead of extra products costs more than the memory they save.
-    least = traits.min_column_chunk
-    budget = max(n * g * c_out_g * pixels, n * c_in * math.prod(x.shape[2:]), least)
-    chunk = max(1, budget // per_tap)
+    outputs, inputs = n * g * c_out_g * pixels, n * c_in * math.prod(x.shape[2:])
+    chunk = _taps_per_chunk(c_in * n * pixels, outputs, inputs, traits)
     y = None
     for start in range(0, taps, chunk):
         stop = min(start + chunk, taps)
@@ -432,6 +447,5 @@ def _conv_windows(
     if channels_last:  # (G, N, *M, C_out/G) -> (N, G, C_out/G, *M)
         order = (1, 0, 2 + nd, *range(2, 2 + nd))
         y = xp.permute_dims(xp.reshape(y, (g, n, *out_spatial, c_out_g)), order)
-    else:  # (G, C_out/G, N, *M) -> (N, G, C_out/G, *M)
-        y = xp.permute_dims(xp.reshape(y, (g, c_out_g, n, *out_spatial)), (2, 0, 1, *space))
-    return xp.reshape(y, (n, g * c_out_g, *out_spatial))
+        return xp.reshape(y, (n, g * c_out_g, *out_spatial))
+    return _batch_major(xp, y, (g, c_out_g, n), out_spatial)
