@@ -49,9 +49,17 @@ def lucid_wheel(session: nox.Session) -> Path:
     return _WHEEL[0]
 
 
+# Byte-compiling every installed module took 30 of the 45 s that torch's install takes
+# (BENCHMARKS.md, "Fresh-clone CI (session 10)"); a session imports a fraction of them.
+# So installs skip it, and the session's Python writes the bytecode of what it imports,
+# even where the machine sets PYTHONDONTWRITEBYTECODE (an empty value turns it off).
+NO_COMPILE = "--no-compile"
+WRITE_BYTECODE = {"PYTHONDONTWRITEBYTECODE": ""}
+
+
 def install_lucid(session: nox.Session, extras: str) -> None:
     # One resolve: the pinned torch meets the extras' `torch>=...`.
-    session.install(TORCH, f"{lucid_wheel(session)}[{extras}]")
+    session.install(NO_COMPILE, TORCH, f"{lucid_wheel(session)}[{extras}]")
 
 
 @nox.session
@@ -60,7 +68,9 @@ def tests(session: nox.Session, backend: str) -> None:
     """tests/, conformance/ and doctests on one backend: ``nox -s "tests(backend='jax')"``."""
     install_lucid(session, BACKEND_EXTRAS[backend])
     # The sharding tests' simulated CPU devices (conftest.py sets the same when it can).
-    env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"} if backend == "jax" else {}
+    env = dict(WRITE_BYTECODE)
+    if backend == "jax":
+        env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
     session.run(
         "pytest",
         f"--backend={backend}",
@@ -82,17 +92,17 @@ def fuzz(session: nox.Session, backend: str) -> None:
     args = session.posargs or ["--fuzz-seconds=300"]
     session.run(
         "pytest", "conformance/test_fuzz.py", f"--backend={backend}", *XDIST, "-p",
-        "no:cacheprovider", "-s", *args,
+        "no:cacheprovider", "-s", *args, env=WRITE_BYTECODE,
     )  # fmt: skip
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) over everything, mypy over the package."""
-    session.install("ruff", "mypy", "numpy", "array-api-compat", "array-api-extra")
+    session.install(NO_COMPILE, "ruff", "mypy", "numpy", "array-api-compat", "array-api-extra")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("mypy", "lucid")
+    session.run("mypy", "lucid", env=WRITE_BYTECODE)
 
 
 @nox.session
@@ -115,4 +125,4 @@ def package(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmark suite: lucid against the native ops, side by side."""
     install_lucid(session, "jax,bench")
-    session.run("python", "-m", "benchmarks.layers", *session.posargs)
+    session.run("python", "-m", "benchmarks.layers", *session.posargs, env=WRITE_BYTECODE)
