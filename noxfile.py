@@ -1,9 +1,10 @@
 """The cross-backend matrix. ``nox`` runs every test session and lint; ``nox -s bench`` benchmarks.
 
-Each test session installs lucid, one backend and the test dependencies, then runs
-``tests/``, ``conformance/`` and the doctests on that backend alone.  torch is the
-conformance reference, so every test session installs it, always as ``torch==2.13.0``:
-that CPU build is on local disk here, while an unpinned torch pulls a multi-GB CUDA build.
+Each test session runs ``tests/``, ``conformance/`` and the doctests on one backend alone,
+in a venv with lucid, that backend and the test dependencies; sessions that need the same
+packages share one venv per nox run.  torch is the conformance reference, so every test
+venv has it, always installed as ``torch==2.13.0``: that CPU build is on local disk here,
+while an unpinned torch pulls a multi-GB CUDA build.
 """
 
 from __future__ import annotations
@@ -49,29 +50,54 @@ def lucid_wheel(session: nox.Session) -> Path:
     return _WHEEL[0]
 
 
-# Byte-compiling every installed module took 30 of the 45 s that torch's install takes
-# (BENCHMARKS.md, "Fresh-clone CI (session 10)"); a session imports a fraction of them.
-# So installs skip it, and the session's Python writes the bytecode of what it imports,
-# even where the machine sets PYTHONDONTWRITEBYTECODE (an empty value turns it off).
-NO_COMPILE = "--no-compile"
-WRITE_BYTECODE = {"PYTHONDONTWRITEBYTECODE": ""}
-
-
 def install_lucid(session: nox.Session, extras: str) -> None:
     # One resolve: the pinned torch meets the extras' `torch>=...`.
-    session.install(NO_COMPILE, TORCH, f"{lucid_wheel(session)}[{extras}]")
+    session.install("--no-compile", TORCH, f"{lucid_wheel(session)}[{extras}]")
+    compile_bytecode(session)
+
+
+def compile_bytecode(session: nox.Session) -> None:
+    """Byte-compile the venv's packages on every core.
+
+    pip compiles on one core: 30 of the 45 s that installing torch takes (BENCHMARKS.md,
+    "Fresh-clone CI (session 10)").  Skipping it instead would make every session compile
+    what it imports, in each pytest worker, where PYTHONDONTWRITEBYTECODE is not set, and
+    import from source every time where it is.
+    """
+    purelib = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    site = session.run("python", "-c", purelib, silent=True).strip()
+    # Exit status 1: a few files are written for newer Pythons (torch's
+    # py312_intrinsics.py), which pip's own compilation skips too.
+    session.run(
+        "python", "-m", "compileall", "-q", "-j", "0", site, success_codes=[0, 1], silent=True
+    )
+
+
+# Per set of extras, the Python of the venv that the first session of this nox run to
+# need them installed them into.  The numpy, array_api_strict and torch sessions install
+# the same packages, so the later two run in the first one's venv instead of repeating
+# its install (about a minute each).
+_PYTHONS: dict[str, str] = {}
+
+
+def python_with_lucid(session: nox.Session, extras: str) -> str:
+    """A Python with ``lucid[extras]`` installed: this session's or an earlier one's."""
+    if extras not in _PYTHONS:
+        install_lucid(session, extras)
+        _PYTHONS[extras] = str(Path(session.bin) / "python")
+    return _PYTHONS[extras]
 
 
 @nox.session
 @nox.parametrize("backend", list(BACKEND_EXTRAS))
 def tests(session: nox.Session, backend: str) -> None:
     """tests/, conformance/ and doctests on one backend: ``nox -s "tests(backend='jax')"``."""
-    install_lucid(session, BACKEND_EXTRAS[backend])
+    python = python_with_lucid(session, BACKEND_EXTRAS[backend])
     # The sharding tests' simulated CPU devices (conftest.py sets the same when it can).
-    env = dict(WRITE_BYTECODE)
-    if backend == "jax":
-        env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+    env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"} if backend == "jax" else {}
     session.run(
+        python,
+        "-m",
         "pytest",
         f"--backend={backend}",
         *XDIST,
@@ -79,6 +105,7 @@ def tests(session: nox.Session, backend: str) -> None:
         "no:cacheprovider",
         *session.posargs,
         env=env,
+        external=True,  # an earlier session's venv
     )
 
 
@@ -88,21 +115,21 @@ def fuzz(session: nox.Session, backend: str) -> None:
     """The differential fuzz against torch with a larger budget and a seed of your choice:
     ``nox -s fuzz -- --fuzz-seconds 600 --hypothesis-seed 1234`` (each failure prints a
     one-line reproducer)."""
-    install_lucid(session, BACKEND_EXTRAS[backend])
+    python = python_with_lucid(session, BACKEND_EXTRAS[backend])
     args = session.posargs or ["--fuzz-seconds=300"]
     session.run(
-        "pytest", "conformance/test_fuzz.py", f"--backend={backend}", *XDIST, "-p",
-        "no:cacheprovider", "-s", *args, env=WRITE_BYTECODE,
+        python, "-m", "pytest", "conformance/test_fuzz.py", f"--backend={backend}", *XDIST,
+        "-p", "no:cacheprovider", "-s", *args, external=True,
     )  # fmt: skip
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) over everything, mypy over the package."""
-    session.install(NO_COMPILE, "ruff", "mypy", "numpy", "array-api-compat", "array-api-extra")
+    session.install("ruff", "mypy", "numpy", "array-api-compat", "array-api-extra")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("mypy", "lucid", env=WRITE_BYTECODE)
+    session.run("mypy", "lucid")
 
 
 @nox.session
@@ -125,4 +152,4 @@ def package(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmark suite: lucid against the native ops, side by side."""
     install_lucid(session, "jax,bench")
-    session.run("python", "-m", "benchmarks.layers", *session.posargs, env=WRITE_BYTECODE)
+    session.run("python", "-m", "benchmarks.layers", *session.posargs)
