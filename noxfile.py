@@ -79,7 +79,7 @@ def compile_bytecode(session: nox.Session) -> None:
 # Per set of extras, the Python of the venv that the first session of this nox run to
 # need them installed them into.  The numpy, array_api_strict and torch sessions install
 # the same packages, so the later two run in the first one's venv instead of repeating
-# its install (about a minute each).
+# its install and compilation (about 40 s each).
 _PYTHONS: dict[str, str] = {}
 
 
