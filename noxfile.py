@@ -25,7 +25,7 @@ TORCH = "torch==2.13.0"
 # and the torch session's torch.compile tests then took twice as long (BENCHMARKS.md,
 # "The test matrix").
 XDIST = ("-n=2", "--dist=worksteal")
-# The extras each backend's session installs: numpy is a core dependency, and
+# The extras each backend's tests need: numpy is a core dependency, and
 # array-api-strict and torch (the reference) come with `test`.
 BACKEND_EXTRAS = {
     "numpy": "test",
@@ -67,19 +67,19 @@ def compile_bytecode(session: nox.Session) -> None:
     what it imports, in each pytest worker, where PYTHONDONTWRITEBYTECODE is not set, and
     import from source every time where it is.
     """
-    purelib = "import sysconfig; print(sysconfig.get_path('purelib'))"
-    site = session.run("python", "-c", purelib, silent=True).strip()
-    # Exit status 1: a few files are written for newer Pythons (torch's
-    # py312_intrinsics.py), which pip's own compilation skips too.
-    session.run(
-        "python", "-m", "compileall", "-q", "-j", "0", site, success_codes=[0, 1], silent=True
+    # An install step: it runs with --install-only and is skipped, like the installs,
+    # with --no-install.  Exit status 1: a few files are written for newer Pythons
+    # (torch's py312_intrinsics.py), which pip's own compilation skips too.
+    venv = session.virtualenv.location  # type: ignore[attr-defined]
+    session.run_install(
+        "python", "-m", "compileall", "-q", "-j", "0", venv, success_codes=[0, 1], silent=True
     )
 
 
-# Per set of extras, the Python of the venv that the first session of this nox run to
-# need them installed them into.  The numpy, array_api_strict and torch sessions install
-# the same packages, so the later two run in the first one's venv instead of repeating
-# its install and compilation (about 40 s each).
+# Per set of extras, the Python of the first venv of this nox run that got them.  The
+# numpy, array_api_strict and torch sessions need the same packages, so the later two
+# run in the first one's venv instead of repeating its install and compilation (about
+# 40 s each).
 _PYTHONS: dict[str, str] = {}
 
 
@@ -108,7 +108,7 @@ def tests(session: nox.Session, backend: str) -> None:
         "no:cacheprovider",
         *session.posargs,
         env=env,
-        external=True,  # an earlier session's venv
+        external=True,  # the Python may be an earlier session's
     )
 
 
