@@ -92,6 +92,37 @@ def test_stored_coefficients_cover_every_backend_and_formulation() -> None:
             assert any(v > 0 for v in values)
 
 
+def test_stored_neighbours_are_measured_layers_of_every_backend() -> None:
+    where = _cost.descriptor(*LAYERS[0][:3])
+    for name in ("numpy", "torch", "jax"):
+        table = _cost.neighbours(name)
+        assert table is not None and len(table.at) >= 100, name
+        assert all(len(at) == len(where) for at in table.at)
+        assert all(v > 0 for v in table.scale)
+        for ratios in table.log_ratio:
+            assert set(ratios) <= set(_cost.coefficients(name)), name
+            assert all(math.isfinite(v) for v in ratios.values())
+
+
+def test_the_correction_follows_the_nearest_measured_layers() -> None:
+    table = _cost.Neighbours(
+        k=2,
+        scale=(1.0, 1.0),
+        at=((0.0, 0.0), (1.0, 0.0), (10.0, 0.0)),
+        log_ratio=({"phase": 0.0}, {"phase": 1.5, "dense": 1.0}, {"phase": 9.0}),
+    )
+    # The two nearest of (0.2, 0): weights 1/0.7 and 1/1.3 on log ratios 0 and 1.5.
+    want = math.exp(1.5 * (1 / 1.3) / (1 / 0.7 + 1 / 1.3))
+    got = table.factors((0.2, 0.0), ["phase", "dense", "shift"])
+    assert got["phase"] == pytest.approx(want)
+    assert got["dense"] == pytest.approx(math.e)  # the one neighbour that timed it
+    assert got["shift"] == 1.0  # timed by none: the model alone
+    assert table.factors((0.2, 0.0), ["phase"], skip=0)["phase"] == pytest.approx(
+        math.exp((1.5 / 1.3 + 9.0 / 10.3) / (1 / 1.3 + 1 / 10.3))
+    )
+    assert _cost.Neighbours.from_json(table.to_json()) == table
+
+
 def test_features_grow_with_the_output_not_with_the_stride() -> None:
     small = validate_conv_transpose_params(2, 3, stride=4)
     huge = validate_conv_transpose_params(2, 3, stride=400)
@@ -104,11 +135,10 @@ def test_features_grow_with_the_output_not_with_the_stride() -> None:
     assert "phase" in candidates((1, 2, 2, 2), 2, small, (7, 7), traits("jax"))
 
 
+@pytest.mark.only_backend("jax", reason="counts the equations of a jaxpr")
 def test_huge_stride_traces_as_few_operations_as_a_small_one(backend: Backend) -> None:
     """Planning and tracing follow the output: the jaxpr of a stride-300 layer is no
     longer than a stride-3 one's (it once held prod(stride) Python entries)."""
-    if backend.name != "jax":
-        pytest.skip("counts the equations of a jaxpr")
     import jax
 
     x, w = backend.xp.ones((1, 2, 2, 2)), backend.xp.ones((2, 3, 3, 3))
@@ -172,9 +202,8 @@ def test_autotuned_results_equal_the_default_ones(backend: Backend) -> None:
     )
 
 
+@pytest.mark.only_backend("jax", reason="jax.jit is a JAX transform")
 def test_autotune_under_jit_times_compiled_candidates(backend: Backend) -> None:
-    if backend.name != "jax":
-        pytest.skip("jax.jit")
     import jax
 
     x, w = _layer_args(backend)

@@ -14,6 +14,7 @@ import torch.nn.functional as functional
 import lucid
 import lucid.nn as nn
 import lucid.ops as ops
+from lucid.ops import _cost
 from lucid.ops._ct_forward import FORMULATIONS, use_formulation
 from lucid.testing import assert_close
 
@@ -52,6 +53,34 @@ def test_compile_fullgraph_conv_transpose2d_every_formulation(formulation: str, 
     x, w, b = _tensors(0, (2, 4, 5, 6), (4, 3, k, k), (3,))
     with use_formulation(formulation):
         _compiled_matches_eager(lambda x, w, b: ops.conv_transpose2d(x, w, b, 2, pad), x, w, b)
+
+
+def test_the_choices_table_lookup_is_called_not_traced_by_torch_compile() -> None:
+    """The nearest-layer search runs on a layer's first compiled call; traced line by
+    line it took seconds.  lucid marks it as ``torch.compiler.assume_constant_result``
+    does, without importing torch: the mark must stay the one torch reads."""
+
+    def probe() -> int:
+        return 0
+
+    torch.compiler.assume_constant_result(probe)
+    assert vars(probe) and vars(probe).items() <= vars(_cost._corrections).items()
+
+
+def test_compile_fullgraph_with_dynamic_batch_keeps_the_default_choice() -> None:
+    """With a dynamic batch the planning sees symbolic sizes; the default choice and
+    its result stay those of the eager call."""
+    (w,) = _tensors(1, (16, 8, 4, 4))
+    layer = torch.compile(
+        lambda x, w: ops.conv_transpose2d(x, w, stride=2, padding=1),
+        fullgraph=True,
+        dynamic=True,
+        backend="aot_eager",
+    )
+    for n in (2, 3):
+        (x,) = _tensors(n, (n, 16, 9, 9))
+        want = ops.conv_transpose2d(x, w, stride=2, padding=1)
+        assert_close(layer(x, w), want.numpy(), dtype="float32", rtol=1e-5)
 
 
 OPS = {

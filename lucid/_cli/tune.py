@@ -3,7 +3,9 @@
 Times every applicable formulation of the transposed convolution on layers drawn
 from fixed seeds (interleaved, medians), then fits, per backend and formulation, the
 seconds per array operation, per FLOP and per element moved of
-:mod:`lucid.ops._cost` (least squares on log time, coefficients > 0).  The
+:mod:`lucid.ops._cost` (least squares on log time, coefficients > 0), and keeps
+each timed layer's distance from that fit (:class:`lucid.ops._cost.Neighbours`),
+which corrects the predictions on layers near it.  The
 result is written as JSON; by default into the package (``lucid/ops/_cost_data.json``),
 where the default formulation choice reads it.
 
@@ -22,15 +24,37 @@ import os
 import sys
 import tempfile
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-__all__ = ["fit", "main"]
+if TYPE_CHECKING:
+    from lucid.ops._cost import Neighbours
+
+__all__ = ["choice_quality", "fit", "main", "neighbours_of"]
 
 #: The seed tune draws its layers from: fixed, so coefficients are reproducible, and
 #: never the benchmark sweep's (which draws a fresh seed every run).
 TUNE_SEED = 20240601
+
+#: How many measured layers correct a prediction: in leave-one-out scoring on 400
+#: quiet layers per backend, 3 to 12 scored alike (BENCHMARKS.md, "The choice follows
+#: the nearest measured layers").
+NEIGHBOURS = 8
+
+
+def _descriptor(row: dict[str, Any]) -> tuple[float, ...]:
+    from lucid.ops._cost import descriptor
+
+    from ._case import Case
+    from ._layers import params_of
+
+    case = Case.from_json(row["case"])
+    return descriptor(case.input_shape, case.c_out, params_of(case))
+
+
+def _modelled(row: dict[str, Any], formulation: str, coefs: dict[str, Any]) -> float:
+    return float(np.dot(coefs[formulation], _features(row, formulation)))
 
 
 def _features(row: dict[str, Any], formulation: str) -> tuple[float, float, float]:
@@ -96,17 +120,44 @@ def fit(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
     return out
 
 
-def choice_quality(rows: list[dict[str, Any]], coefs: dict[str, Any]) -> dict[str, float]:
-    """Per backend, the share of ``rows`` where the model's pick is within 1.2x of the fastest."""
+def neighbours_of(rows: list[dict[str, Any]], coefs: dict[str, Any]) -> Neighbours:
+    """One backend's timed ``rows`` as the correction of its fitted model ``coefs``."""
+    from lucid.ops._cost import Neighbours
+
+    at = np.array([_descriptor(r) for r in rows])
+    log_ratio = [
+        {f: float(np.log(t / _modelled(r, f, coefs))) for f, t in r["formulations_s"].items()}
+        for r in rows
+    ]
+    # An entry that does not vary over the rows still counts, in units of 0.1.
+    scale = np.maximum(at.std(axis=0), 0.1)
+    return Neighbours(
+        k=NEIGHBOURS,
+        scale=tuple(float(v) for v in scale),
+        at=tuple(tuple(float(v) for v in a) for a in at),
+        log_ratio=tuple(log_ratio),
+    )
+
+
+def choice_quality(
+    rows: list[dict[str, Any]],
+    coefs: dict[str, Any],
+    tables: dict[str, Neighbours] | None = None,
+) -> dict[str, float]:
+    """Per backend, the share of ``rows`` where the model's pick is within 1.2x of the
+    fastest.  With ``tables`` (built from these rows by :func:`neighbours_of`), each
+    row is predicted by the model corrected by its neighbours other than itself."""
     shares = {}
     for backend in dict.fromkeys(r["backend"] for r in rows):
         mine = [r for r in rows if r["backend"] == backend]
+        table = (tables or {}).get(backend)
         good = 0
-        for r in mine:
+        for i, r in enumerate(mine):
             times = r["formulations_s"]
-            predicted = {
-                f: sum(c * v for c, v in zip(coefs[backend][f], _features(r, f))) for f in times
-            }
+            predicted = {f: _modelled(r, f, coefs[backend]) for f in times}
+            if table is not None:
+                factors = table.factors(_descriptor(r), times, skip=i)
+                predicted = {f: t * factors[f] for f, t in predicted.items()}
             pick = min(predicted, key=predicted.__getitem__)
             good += times[pick] <= 1.2 * min(times.values())
         shares[backend] = good / len(mine)
@@ -116,6 +167,9 @@ def choice_quality(rows: list[dict[str, Any]], coefs: dict[str, Any]) -> dict[st
 def _write_atomically(path: str, data: dict[str, Any]) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; a table is not
     with os.fdopen(fd, "w") as f:
         json.dump(data, f, indent=1, sort_keys=True)
         f.write("\n")
@@ -161,6 +215,7 @@ def main(argv: list[str]) -> int:
             with open(args.json, "w") as f:
                 json.dump({"rows": rows}, f)
     coefs = fit(rows)
+    tables = {b: neighbours_of([r for r in rows if r["backend"] == b], coefs[b]) for b in coefs}
     output = args.output or str(resources.files("lucid.ops").joinpath("_cost_data.json"))
     previous: dict[str, Any] = {"coefficients": {}}
     if os.path.exists(output):
@@ -169,15 +224,21 @@ def main(argv: list[str]) -> int:
     command = " ".join(["python -m lucid tune", *argv])
     table = {
         **previous,
-        "units": "seconds per array operation, per FLOP, per element moved",
+        "units": "seconds per array operation, per FLOP, per element moved; neighbours: "
+        "each measured layer's descriptor and log(measured / modelled seconds)",
         "coefficients": {**previous.get("coefficients", {}), **coefs},
+        "neighbours": {
+            **previous.get("neighbours", {}),
+            **{b: t.to_json() for b, t in tables.items()},
+        },
         "measured": {**previous.get("measured", {}), **dict.fromkeys(coefs, command)},
     }
     _write_atomically(output, table)
-    for backend, share in choice_quality(rows, coefs).items():
+    for backend, share in choice_quality(rows, coefs, tables).items():
         print(
             f"{backend}: the fitted choice is within 1.2x of the fastest on {share:.0%} "
-            f"of {sum(r['backend'] == backend for r in rows)} tuning layers"
+            f"of {sum(r['backend'] == backend for r in rows)} tuning layers, each "
+            "predicted without its own timing"
         )
     print(f"coefficients written to {output}")
     return 0

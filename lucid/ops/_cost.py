@@ -13,6 +13,15 @@ formulation by ``python -m lucid tune``, which times every formulation on genera
 layers and fits them.  They are stored as data in ``_cost_data.json`` beside this
 module; nothing is timed when a layer is called.
 
+Three coefficients cannot follow every effect a library shows (a GEMM shape its BLAS
+handles badly, a copy XLA fuses away), so the stored data also keeps, for each layer
+``tune`` timed, where it lies (:func:`descriptor`: the logarithms of its sizes) and how
+far each formulation's measured time was from the model's (the log of their ratio).
+A prediction is the model's times the weighted geometric mean of that ratio over the
+``k`` nearest measured layers (:class:`Neighbours`): on a layer like those measured
+it follows the measurement, and far from all of them it is the model's.  Measured on
+fresh layers: BENCHMARKS.md, "The choice follows the nearest measured layers".
+
 >>> from lucid.ops._params import validate_conv_transpose_params
 >>> p = validate_conv_transpose_params(2, 2, stride=2)
 >>> ops, flops, moved = features("reshape", (8, 256, 32, 32), 128, p, (64, 64))
@@ -24,11 +33,24 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
+from .._tracing import constant_when_traced
 from ._params import ConvTransposeParams
 
-__all__ = ["COST_FILE", "coefficients", "features", "predict"]
+__all__ = [
+    "COST_FILE",
+    "Neighbours",
+    "coefficients",
+    "descriptor",
+    "features",
+    "neighbours",
+    "predict",
+    "predicted_seconds",
+]
 
 COST_FILE = "_cost_data.json"
 
@@ -125,18 +147,104 @@ def features(
     raise ValueError(msg)
 
 
-def _read_coefficients() -> dict[str, dict[str, tuple[float, float, float]]]:
-    text = resources.files(__package__).joinpath(COST_FILE).read_text()
-    per_backend = json.loads(text)["coefficients"]
-    return {
-        key: {name: tuple(values) for name, values in chosen.items()}
-        for key, chosen in per_backend.items()
-    }
+def descriptor(x_shape: tuple[int, ...], c_out: int, p: ConvTransposeParams) -> tuple[float, ...]:
+    """Where a layer lies among the measured ones: the logarithms of its batch, input
+    and output channels per group, groups, taps, stride's phases and input pixels, and
+    its number of spatial dimensions.
+
+    >>> from lucid.ops._params import validate_conv_transpose_params
+    >>> p = validate_conv_transpose_params(2, 4, stride=2, padding=1)
+    >>> [round(v, 2) for v in descriptor((8, 64, 32, 32), 3, p)]
+    [2.08, 4.16, 1.1, 0.0, 2.77, 1.39, 6.93, 2.0]
+    """
+    n, c_in, *spatial = x_shape
+    g = p.groups
+    sizes = (n, c_in // g, c_out // g, g, math.prod(p.kernel_size), math.prod(p.stride))
+    return (*(math.log(max(v, 1)) for v in (*sizes, math.prod(spatial))), float(len(spatial)))
 
 
-# Read once at import (a few kB): planning runs inside torch.compile's trace on a
+@dataclass(frozen=True)
+class Neighbours:
+    """The layers ``tune`` measured, as the prediction's correction reads them.
+
+    ``at`` holds each layer's :func:`descriptor`, ``log_ratio`` the log of each
+    formulation's measured over modelled time on it, and ``scale`` each descriptor
+    entry's spread over the layers (distances are measured in those units).
+    """
+
+    k: int
+    scale: tuple[float, ...]
+    at: tuple[tuple[float, ...], ...]
+    log_ratio: tuple[Mapping[str, float], ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Neighbours:
+        return cls(
+            k=int(data["k"]),
+            scale=tuple(data["scale"]),
+            at=tuple(tuple(a) for a in data["at"]),
+            log_ratio=tuple(data["log_ratio"]),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "k": self.k,
+            "scale": [round(v, 4) for v in self.scale],
+            "at": [[round(v, 4) for v in a] for a in self.at],
+            "log_ratio": [{f: round(v, 4) for f, v in r.items()} for r in self.log_ratio],
+        }
+
+    def __post_init__(self) -> None:
+        # The layers in units of the scale, once: the search below is the planning of
+        # every new call signature.
+        points = tuple(tuple(a / s for a, s in zip(at, self.scale)) for at in self.at)
+        object.__setattr__(self, "_points", points)
+
+    def factors(
+        self, where: Sequence[float], formulations: Iterable[str], skip: int = -1
+    ) -> dict[str, float]:
+        """Per formulation, the factor from the model's time to the predicted one at
+        ``where``: ``exp`` of the mean log ratio of the ``k`` nearest layers that timed
+        it, each weighted by ``1 / (distance + 0.5)``.  ``skip`` leaves one layer out
+        (scoring the table on its own layers).  Plain loops: ``torch.compile`` traces
+        this on a layer's first call."""
+        here = [w / s for w, s in zip(where, self.scale)]
+        nearest: list[tuple[float, int]] = []  # (squared distance, index), sorted
+        for i, point in enumerate(self._points):  # type: ignore[attr-defined]
+            if i == skip:
+                continue
+            d = 0.0
+            for a, b in zip(point, here):
+                d += (a - b) * (a - b)
+            if len(nearest) < self.k or d < nearest[-1][0]:
+                nearest.append((d, i))
+                nearest.sort()
+                del nearest[self.k :]
+        out = {}
+        for f in formulations:
+            total = weights = 0.0
+            for d, i in nearest:
+                ratio = self.log_ratio[i].get(f)
+                if ratio is not None:
+                    weight = 1.0 / (math.sqrt(d) + 0.5)
+                    total, weights = total + ratio * weight, weights + weight
+            out[f] = math.exp(total / weights) if weights else 1.0
+        return out
+
+
+def _read_data() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(resources.files(__package__).joinpath(COST_FILE).read_text())
+    return data
+
+
+# Read once at import (about 100 kB): planning runs inside torch.compile's trace on a
 # layer's first call, and the tracer cannot enter importlib.resources.
-_COEFFICIENTS = _read_coefficients()
+_DATA = _read_data()
+_COEFFICIENTS = {
+    key: {name: tuple(values) for name, values in chosen.items()}
+    for key, chosen in _DATA["coefficients"].items()
+}
+_NEIGHBOURS = {key: Neighbours.from_json(v) for key, v in _DATA.get("neighbours", {}).items()}
 
 
 def coefficients(cost_key: str) -> dict[str, tuple[float, float, float]]:
@@ -145,6 +253,49 @@ def coefficients(cost_key: str) -> dict[str, tuple[float, float, float]]:
     A backend without measurements of its own uses NumPy's.
     """
     return _COEFFICIENTS.get(cost_key, _COEFFICIENTS["numpy"])
+
+
+def neighbours(cost_key: str) -> Neighbours | None:
+    """The measured layers that correct a backend's model (NumPy's for a backend
+    without measurements of its own, as :func:`coefficients`); ``None`` if not stored."""
+    key = cost_key if cost_key in _COEFFICIENTS else "numpy"
+    return _NEIGHBOURS.get(key)
+
+
+def predicted_seconds(
+    cost_key: str,
+    formulations: Sequence[str],
+    x_shape: tuple[int, ...],
+    c_out: int,
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
+    fused_padded_adds: bool = False,
+) -> list[float]:
+    """Predicted seconds of each of ``formulations`` on the layer: the model with the
+    backend's coefficients, corrected by its nearest measured layers (``inf`` for a
+    formulation never measured)."""
+    coefs = coefficients(cost_key)
+    factors = _corrections(cost_key, descriptor(x_shape, c_out, p), tuple(formulations))
+    out = []
+    for f, factor in zip(formulations, factors):
+        if f not in coefs:
+            out.append(math.inf)
+            continue
+        values = features(f, x_shape, c_out, p, out_spatial, fused_padded_adds)
+        out.append(sum(c * v for c, v in zip(coefs[f], values)) * factor)
+    return out
+
+
+@constant_when_traced
+def _corrections(
+    cost_key: str, where: tuple[float, ...], formulations: tuple[str, ...]
+) -> tuple[float, ...]:
+    """Each formulation's factor from its nearest measured layers (1 where none)."""
+    table = neighbours(cost_key)
+    if table is None:
+        return (1.0,) * len(formulations)
+    factors = table.factors(where, formulations)
+    return tuple(factors[f] for f in formulations)
 
 
 def predict(
@@ -157,8 +308,7 @@ def predict(
     fused_padded_adds: bool = False,
 ) -> float:
     """Predicted seconds of ``formulation`` on the layer (``inf`` if never measured)."""
-    coefs = coefficients(cost_key).get(formulation)
-    if coefs is None:
-        return math.inf
-    values = features(formulation, x_shape, c_out, p, out_spatial, fused_padded_adds)
-    return sum(c * v for c, v in zip(coefs, values))
+    [seconds] = predicted_seconds(
+        cost_key, [formulation], x_shape, c_out, p, out_spatial, fused_padded_adds
+    )
+    return seconds

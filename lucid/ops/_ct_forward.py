@@ -52,8 +52,8 @@ they differ in how the work is laid out, which decides speed and memory:
     costs little more to compile than one without (``BENCHMARKS.md``, "Compile time").
 
 The choice (:func:`choose_formulation`) is the lowest time predicted by the cost
-model of :mod:`._cost`, from shapes and measured per-backend coefficients only, so
-it is the same under ``jax.jit`` and eager.
+model of :mod:`._cost`, from shapes and per-backend measurements only (coefficients
+and the nearest measured layers), so it is the same under ``jax.jit`` and eager.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ import array_api_extra as xpx
 import numpy as np
 
 from .._tracing import ScopedSetting, compiling
-from ._cost import predict
+from ._cost import predicted_seconds
 from ._ct_geometry import (
     channels_first,
     crop,
@@ -214,9 +214,10 @@ def choose_formulation(
     """The formulation with the lowest predicted time, from shapes alone.
 
     The prediction is the cost model of :mod:`._cost`, whose coefficients per backend
-    (``traits.cost_key``) were measured by ``python -m lucid tune``: deterministic,
-    no timing at call time, so the same under ``jax.jit`` and eagerly.  Outputs over
-    64 MiB take the memory-lean ``scatter`` whatever the model says.
+    (``traits.cost_key``) and nearest measured layers come from ``python -m lucid
+    tune``: deterministic, no timing at call time, so the same under ``jax.jit`` and
+    eagerly.  Outputs over 64 MiB take the memory-lean ``scatter`` whatever the model
+    says.
     """
     forced = _FORCED.get()
     if forced is not None:
@@ -230,20 +231,13 @@ def choose_formulation(
     if x_shape[0] * c_out * math.prod(out_spatial) > _LARGE_OUTPUT:
         return "scatter"
     options = candidates(x_shape, c_out, p, out_spatial, traits)
-    cost = functools.partial(
-        predict,
-        traits.cost_key,
-        x_shape=x_shape,
-        c_out=c_out,
-        p=p,
-        out_spatial=out_spatial,
-        fused_padded_adds=traits.fused_padded_adds,
+    costs = predicted_seconds(
+        traits.cost_key, options, x_shape, c_out, p, out_spatial, traits.fused_padded_adds
     )
     # A plain loop: torch.compile traces this planning on its first call and cannot
     # trace min() with a key function.
-    best, best_cost = options[0], cost(options[0])
-    for formulation in options[1:]:
-        predicted = cost(formulation)
+    best, best_cost = options[0], costs[0]
+    for formulation, predicted in zip(options[1:], costs[1:]):
         if predicted < best_cost:
             best, best_cost = formulation, predicted
     return best
