@@ -16,11 +16,11 @@ import lucid
 import lucid.nn as nn
 from lucid.testing import assert_close, load_backend
 
+pytestmark = pytest.mark.only_backend("jax", reason="flax.nnx and equinox run in the jax session")
+
 
 @pytest.fixture(autouse=True)
-def jax(request: pytest.FixtureRequest) -> Any:
-    if "jax" not in request.config.lucid_backends:  # type: ignore[attr-defined]
-        pytest.skip("flax.nnx and equinox run in the jax session")
+def jax() -> Any:
     load_backend("jax")
     import jax
 

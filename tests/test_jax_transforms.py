@@ -18,11 +18,11 @@ import lucid.ops as ops
 from lucid.ops import use_custom_grad
 from lucid.testing import assert_close, load_backend
 
+pytestmark = pytest.mark.only_backend("jax", reason="JAX transforms run in the jax session")
+
 
 @pytest.fixture(autouse=True)
-def jax(request: pytest.FixtureRequest) -> Any:
-    if "jax" not in request.config.lucid_backends:  # type: ignore[attr-defined]
-        pytest.skip("JAX transforms run in the jax session")
+def jax() -> Any:
     load_backend("jax")  # float64 enabled, as in every backend test
     import jax
 

@@ -77,6 +77,20 @@ def test_the_non_finite_stand_in_is_exact_and_never_chosen_for_speed(layer: tupl
     assert exact_formulation(*layer) in EXACT_ON_NONFINITE
 
 
+def test_formulations_whose_windows_need_gigabytes_are_no_candidates() -> None:
+    """A sweep layer: 2 input pixels, padding 10, a dilated 16x16 kernel.  ``phase``
+    would stack 4 GB of windows and ``shift`` 14 GB of slices for 10 k outputs, so
+    neither the choice nor autotune may run them; a decoder's layer keeps both."""
+    wide = validate_conv_transpose_params(2, 16, padding=10, dilation=3)
+    layer = ((14, 424, 1, 2), 1, wide, (26, 27))
+    for name in ("numpy", "torch", "jax", "array_api_strict"):
+        options = candidates(*layer, traits(name))
+        assert not {"phase", "phase_channels_last", "shift"} & set(options), name
+        assert {"scatter", "col2im"} <= set(options)
+    decoder = ((8, 256, 32, 32), 128, K4_S2_P1, (64, 64))
+    assert {"phase", "phase_channels_last", "shift"} <= set(candidates(*decoder))
+
+
 def test_the_non_finite_stand_in_of_a_very_large_layer_is_memory_lean() -> None:
     small = ((1, 8, 16, 16), 4, K4_S2_P1, (32, 32))
     large = ((1, 64, 1024, 1024), 32, K4_S2_P1, (2048, 2048))

@@ -18,11 +18,11 @@ from lucid.ops import _cost
 from lucid.ops._ct_forward import FORMULATIONS, use_formulation
 from lucid.testing import assert_close
 
+pytestmark = pytest.mark.only_backend("torch", reason="PyTorch transforms run in the torch session")
+
 
 @pytest.fixture(autouse=True)
-def torch_session(request: pytest.FixtureRequest) -> None:
-    if "torch" not in request.config.lucid_backends:  # type: ignore[attr-defined]
-        pytest.skip("PyTorch transforms run in the torch session")
+def torch_session() -> None:
     torch._dynamo.reset()
 
 

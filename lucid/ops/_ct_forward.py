@@ -151,6 +151,13 @@ _LARGE_OUTPUT = 1 << 24
 _DENSE_COLUMNS = 1 << 24
 # `col2im` holds its whole column buffer, N * C_out * taps * P_in elements.
 _COL2IM_COLUMNS = 1 << 24
+# `phase` stacks every tap's window of the input over the phase planes, N * C_in * taps
+# * plane pixels, and `shift` reads every tap's slice of the padded input (views when
+# eager; XLA may hold them all at once), N * C_in * taps * padded pixels.  Beyond this
+# many elements (1 GiB of float32) neither is a candidate: a few input pixels, wide
+# padding and a dilated 16x16 kernel made them need 4-30 GB for 10 k outputs, and
+# on no layer of the stored sweeps did one this large run within 1.2x of the fastest.
+_WINDOWS = 1 << 28
 # Formulations that loop over the `prod(stride)` phases in Python are candidates only
 # while there are at most this many phases per tap (or 64 in all): planning and
 # tracing must grow with the output, not with the stride.
@@ -193,8 +200,14 @@ def fits_memory(
     out_spatial: tuple[int, ...],
 ) -> bool:
     """Whether the buffer ``formulation`` holds whole (``dense``'s and ``gather``'s
-    gathered columns, ``col2im``'s column buffer) stays within its bound on this layer."""
+    gathered columns, ``col2im``'s column buffer, the windows of ``phase`` and
+    ``shift``) stays within its bound on this layer."""
     n, c_in, taps = x_shape[0], x_shape[1], math.prod(p.kernel_size)
+    if formulation in ("phase", "phase_channels_last", "shift"):
+        plane, _, pads = phase_layout(tuple(x_shape[2:]), p, out_spatial)
+        if formulation == "shift":
+            plane = tuple(size + lo + hi for size, (lo, hi) in zip(x_shape[2:], pads))
+        return n * c_in * taps * math.prod(plane) <= _WINDOWS
     if formulation == "dense":
         return n * c_in * taps * math.prod(out_spatial) <= _DENSE_COLUMNS
     if formulation == "gather":
