@@ -10,7 +10,7 @@ import numpy as np
 from lucid.__main__ import main as lucid_main
 from lucid._cli import tune
 from lucid._cli._layers import generate
-from lucid.ops._cost import Neighbours
+from lucid.ops._cost import COST_FILE, NEIGHBOURS_FILE, Neighbours
 
 TRUE = {"phase": [2e-5, 1e-10, 2e-9], "scatter": [1e-5, 3e-10, 1e-9], "dense": [5e-6, 2e-10, 4e-9]}
 
@@ -73,11 +73,16 @@ def test_the_correction_can_change_the_choice_where_the_model_is_wrong() -> None
 
 def test_tune_command_stores_the_measured_layers_beside_the_coefficients(tmp_path) -> None:
     timings, out = tmp_path / "rows.json", tmp_path / "costs.json"
+    beside = tmp_path / "costs.neighbours.json"
     timings.write_text(json.dumps({"rows": _rows()}))
-    out.write_text(json.dumps({"coefficients": {}, "neighbours": {"numpy": {"k": 1}}}))
+    beside.write_text(json.dumps({"neighbours": {"numpy": {"k": 1}}}))
     assert lucid_main(["tune", "--from-json", str(timings), "--output", str(out)]) == 0
-    stored = json.loads(out.read_text())["neighbours"]
+    stored = json.loads(beside.read_text())["neighbours"]
     assert stored["numpy"] == {"k": 1}  # other backends are kept
     restored = Neighbours.from_json(stored["torch"])
     assert len(restored.at) == 40 and set(restored.log_ratio[0]) == set(TRUE)
-    assert out.stat().st_mode & 0o044  # readable by others, as the package's files
+    assert "neighbours" not in json.loads(out.read_text())
+    for path in (out, beside):
+        assert path.stat().st_mode & 0o044  # readable by others, as the package's files
+    # The package's own pair follows the same naming.
+    assert tune.neighbours_path(COST_FILE) == NEIGHBOURS_FILE

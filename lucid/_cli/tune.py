@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lucid.ops._cost import COST_FILE
+
 if TYPE_CHECKING:
     from lucid.ops._cost import Neighbours
 
@@ -164,6 +166,22 @@ def choice_quality(
     return shares
 
 
+def neighbours_path(output: str) -> str:
+    """Where the measured layers of the coefficients at ``output`` are kept:
+    ``costs.json`` -> ``costs.neighbours.json`` (the package's ``_cost_data.json`` ->
+    :data:`lucid.ops._cost.NEIGHBOURS_FILE`)."""
+    root, ext = os.path.splitext(output)
+    return f"{root}.neighbours{ext or '.json'}"
+
+
+def _read_json(path: str) -> dict[str, Any]:
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        data: dict[str, Any] = json.load(f)
+    return data
+
+
 def _write_atomically(path: str, data: dict[str, Any]) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
@@ -216,23 +234,28 @@ def main(argv: list[str]) -> int:
                 json.dump({"rows": rows}, f)
     coefs = fit(rows)
     tables = {b: neighbours_of([r for r in rows if r["backend"] == b], coefs[b]) for b in coefs}
-    output = args.output or str(resources.files("lucid.ops").joinpath("_cost_data.json"))
-    previous: dict[str, Any] = {"coefficients": {}}
-    if os.path.exists(output):
-        with open(output) as f:
-            previous = json.load(f)
+    output = args.output or str(resources.files("lucid.ops").joinpath(COST_FILE))
+    beside = neighbours_path(output)
+    previous, previous_tables = _read_json(output), _read_json(beside)
     command = " ".join(["python -m lucid tune", *argv])
     table = {
         **previous,
-        "units": "seconds per array operation, per FLOP, per element moved; neighbours: "
-        "each measured layer's descriptor and log(measured / modelled seconds)",
+        "units": "seconds per array operation, per FLOP, per element moved",
         "coefficients": {**previous.get("coefficients", {}), **coefs},
-        "neighbours": {
-            **previous.get("neighbours", {}),
-            **{b: t.to_json() for b, t in tables.items()},
-        },
         "measured": {**previous.get("measured", {}), **dict.fromkeys(coefs, command)},
     }
+    stored_tables = {
+        "units": "per backend: each measured layer's descriptor (lucid.ops._cost.descriptor) "
+        "and log(measured / modelled seconds) per formulation",
+        "neighbours": {
+            **previous_tables.get("neighbours", {}),
+            **{b: t.to_json() for b, t in tables.items()},
+        },
+    }
+    # The measured layers first: they are relative to the coefficients, so a run that
+    # stops between the two writes leaves the old coefficients with the new layers'
+    # ratios at worst, never coefficients without their layers.
+    _write_atomically(beside, stored_tables)
     _write_atomically(output, table)
     for backend, share in choice_quality(rows, coefs, tables).items():
         print(
@@ -240,5 +263,5 @@ def main(argv: list[str]) -> int:
             f"of {sum(r['backend'] == backend for r in rows)} tuning layers, each "
             "predicted without its own timing"
         )
-    print(f"coefficients written to {output}")
+    print(f"coefficients written to {output}, the measured layers to {beside}")
     return 0

@@ -11,7 +11,8 @@ its copies, pads, permutes and accumulations move) and the *coefficients* ``a, b
 c`` (seconds per operation, per FLOP and per element) are measured per backend and
 formulation by ``python -m lucid tune``, which times every formulation on generated
 layers and fits them.  They are stored as data in ``_cost_data.json`` beside this
-module; nothing is timed when a layer is called.
+module (the measured layers below in ``_cost_data.neighbours.json``); nothing is
+timed when a layer is called.
 
 Three coefficients cannot follow every effect a library shows (a GEMM shape its BLAS
 handles badly, a copy XLA fuses away), so the stored data also keeps, for each layer
@@ -31,6 +32,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,6 +45,7 @@ from ._params import ConvTransposeParams
 
 __all__ = [
     "COST_FILE",
+    "NEIGHBOURS_FILE",
     "Neighbours",
     "coefficients",
     "descriptor",
@@ -53,6 +56,9 @@ __all__ = [
 ]
 
 COST_FILE = "_cost_data.json"
+#: The measured layers beside the coefficients, read on the first layer planned (half a
+#: MB of JSON: 15 ms that ``import lucid`` need not pay).
+NEIGHBOURS_FILE = "_cost_data.neighbours.json"
 
 
 def _reached_phases(p: ConvTransposeParams) -> int:
@@ -232,19 +238,27 @@ class Neighbours:
         return out
 
 
-def _read_data() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(resources.files(__package__).joinpath(COST_FILE).read_text())
+def _read(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(resources.files(__package__).joinpath(name).read_text())
     return data
 
 
-# Read once at import (about 100 kB): planning runs inside torch.compile's trace on a
+# Read once at import (a few kB): planning runs inside torch.compile's trace on a
 # layer's first call, and the tracer cannot enter importlib.resources.
-_DATA = _read_data()
 _COEFFICIENTS = {
     key: {name: tuple(values) for name, values in chosen.items()}
-    for key, chosen in _DATA["coefficients"].items()
+    for key, chosen in _read(COST_FILE)["coefficients"].items()
 }
-_NEIGHBOURS = {key: Neighbours.from_json(v) for key, v in _DATA.get("neighbours", {}).items()}
+
+
+@functools.cache
+def _neighbour_tables() -> dict[str, Neighbours]:
+    """Read on first use, from :func:`_corrections` (which torch.compile calls rather
+    than traces, so it may read files)."""
+    if not resources.files(__package__).joinpath(NEIGHBOURS_FILE).is_file():
+        return {}
+    stored = _read(NEIGHBOURS_FILE)["neighbours"]
+    return {key: Neighbours.from_json(table) for key, table in stored.items()}
 
 
 def coefficients(cost_key: str) -> dict[str, tuple[float, float, float]]:
@@ -259,7 +273,7 @@ def neighbours(cost_key: str) -> Neighbours | None:
     """The measured layers that correct a backend's model (NumPy's for a backend
     without measurements of its own, as :func:`coefficients`); ``None`` if not stored."""
     key = cost_key if cost_key in _COEFFICIENTS else "numpy"
-    return _NEIGHBOURS.get(key)
+    return _neighbour_tables().get(key)
 
 
 def predicted_seconds(
