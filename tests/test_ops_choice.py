@@ -79,7 +79,7 @@ def test_the_non_finite_stand_in_is_exact_and_never_chosen_for_speed(layer: tupl
 
 def test_formulations_whose_windows_need_gigabytes_are_no_candidates() -> None:
     """A sweep layer: 2 input pixels, padding 10, a dilated 16x16 kernel.  ``phase``
-    would stack 4 GB of windows and ``shift`` 14 GB of slices for 10 k outputs, so
+    would stack 4 GiB of windows and ``shift`` 13 GiB of slices for 10 k outputs, so
     neither the choice nor autotune may run them; a decoder's layer keeps both."""
     wide = validate_conv_transpose_params(2, 16, padding=10, dilation=3)
     layer = ((14, 424, 1, 2), 1, wide, (26, 27))

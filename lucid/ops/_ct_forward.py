@@ -155,7 +155,7 @@ _COL2IM_COLUMNS = 1 << 24
 # * plane pixels, and `shift` reads every tap's slice of the padded input (views when
 # eager; XLA may hold them all at once), N * C_in * taps * padded pixels.  Beyond this
 # many elements (1 GiB of float32) neither is a candidate: a few input pixels, wide
-# padding and a dilated 16x16 kernel made them need 4-30 GB for 10 k outputs, and
+# padding and a dilated 16x16 kernel made them need 4-29 GiB for 10 k outputs, and
 # on no layer of the stored sweeps did one this large run within 1.2x of the fastest.
 _WINDOWS = 1 << 28
 # Formulations that loop over the `prod(stride)` phases in Python are candidates only
