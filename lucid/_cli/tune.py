@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lucid.ops._cost import COST_FILE
+from lucid.ops._cost import COST_FILE, descriptor, features
+from lucid.ops._traits import traits
 
 if TYPE_CHECKING:
     from lucid.ops._cost import Neighbours
@@ -45,14 +46,19 @@ TUNE_SEED = 20240601
 NEIGHBOURS = 8
 
 
-def _descriptor(row: dict[str, Any]) -> tuple[float, ...]:
-    from lucid.ops._cost import descriptor
-
+def _layer(row: dict[str, Any]) -> tuple[tuple[int, ...], int, Any, tuple[int, ...]]:
+    """A timed row's layer as the cost model reads it: input shape, output channels,
+    parameters and output size."""
     from ._case import Case
     from ._layers import params_of
 
     case = Case.from_json(row["case"])
-    return descriptor(case.input_shape, case.c_out, params_of(case))
+    return case.input_shape, case.c_out, params_of(case), case.output_size
+
+
+def _descriptor(row: dict[str, Any]) -> tuple[float, ...]:
+    x_shape, c_out, p, _ = _layer(row)
+    return descriptor(x_shape, c_out, p)
 
 
 def _modelled(row: dict[str, Any], formulation: str, coefs: dict[str, Any]) -> float:
@@ -60,17 +66,8 @@ def _modelled(row: dict[str, Any], formulation: str, coefs: dict[str, Any]) -> f
 
 
 def _features(row: dict[str, Any], formulation: str) -> tuple[float, float, float]:
-    from lucid.ops._cost import features
-    from lucid.ops._traits import traits
-
-    from ._case import Case
-    from ._layers import params_of
-
-    case = Case.from_json(row["case"])
     fused = traits(row["backend"]).fused_padded_adds
-    return features(
-        formulation, case.input_shape, case.c_out, params_of(case), case.output_size, fused
-    )
+    return features(formulation, *_layer(row), fused)
 
 
 def fit_log(x: np.ndarray, y: np.ndarray, steps: int = 200) -> np.ndarray:

@@ -36,7 +36,7 @@ import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -182,6 +182,9 @@ class Neighbours:
     scale: tuple[float, ...]
     at: tuple[tuple[float, ...], ...]
     log_ratio: tuple[Mapping[str, float], ...]
+    # The layers in units of the scale, once: the search below runs on the planning of
+    # every new call signature.
+    _points: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Neighbours:
@@ -201,10 +204,8 @@ class Neighbours:
         }
 
     def __post_init__(self) -> None:
-        # The layers in units of the scale, once: the search below is the planning of
-        # every new call signature.
         points = tuple(tuple(a / s for a, s in zip(at, self.scale)) for at in self.at)
-        object.__setattr__(self, "_points", points)
+        object.__setattr__(self, "_points", points)  # frozen: set once, here
 
     def factors(
         self, where: Sequence[float], formulations: Iterable[str], skip: int = -1
@@ -212,11 +213,11 @@ class Neighbours:
         """Per formulation, the factor from the model's time to the predicted one at
         ``where``: ``exp`` of the mean log ratio of the ``k`` nearest layers that timed
         it, each weighted by ``1 / (distance + 0.5)``.  ``skip`` leaves one layer out
-        (scoring the table on its own layers).  Plain loops: ``torch.compile`` traces
-        this on a layer's first call."""
+        (scoring the table on its own layers).  torch.compile calls this rather than
+        tracing it (:func:`_corrections`)."""
         here = [w / s for w, s in zip(where, self.scale)]
         nearest: list[tuple[float, int]] = []  # (squared distance, index), sorted
-        for i, point in enumerate(self._points):  # type: ignore[attr-defined]
+        for i, point in enumerate(self._points):
             if i == skip:
                 continue
             d = 0.0
