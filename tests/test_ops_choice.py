@@ -91,6 +91,15 @@ def test_formulations_whose_windows_need_gigabytes_are_no_candidates() -> None:
     assert {"phase", "phase_channels_last", "shift"} <= set(candidates(*decoder))
 
 
+def test_toeplitz_is_a_candidate_while_its_matrix_is_small() -> None:
+    """Its matrix maps an image's input pixels to its output pixels: a depthwise k16
+    layer on 11x10 pixels needs 6 M elements (a candidate), the decoder layer above
+    ``256 * 128 * 1024 * 4096`` (not one)."""
+    depthwise = validate_conv_transpose_params(2, 16, padding=5, groups=236)
+    assert "toeplitz" in candidates((15, 236, 11, 10), 236, depthwise, (16, 15))
+    assert "toeplitz" not in candidates((8, 256, 32, 32), 128, K4_S2_P1, (64, 64))
+
+
 def test_the_non_finite_stand_in_of_a_very_large_layer_is_memory_lean() -> None:
     small = ((1, 8, 16, 16), 4, K4_S2_P1, (32, 32))
     large = ((1, 64, 1024, 1024), 32, K4_S2_P1, (2048, 2048))
@@ -140,12 +149,12 @@ def test_the_correction_follows_the_nearest_measured_layers() -> None:
 def test_features_grow_with_the_output_not_with_the_stride() -> None:
     small = validate_conv_transpose_params(2, 3, stride=4)
     huge = validate_conv_transpose_params(2, 3, stride=400)
-    for f in ("reshape", "scatter", "col2im", "dense"):
+    for f in ("reshape", "scatter", "col2im", "dense", "toeplitz"):
         ops_small = _cost.features(f, (1, 2, 2, 2), 2, small, (7, 7))[0]
         assert _cost.features(f, (1, 2, 2, 2), 2, huge, (403, 403))[0] == ops_small
     # The formulations that loop over the stride's phases are not candidates there.
     options = candidates((1, 2, 2, 2), 2, huge, (403, 403), traits("jax"))
-    assert set(options) <= {"reshape", "col2im", "dense"}
+    assert set(options) <= {"reshape", "col2im", "dense", "toeplitz"}
     assert "phase" in candidates((1, 2, 2, 2), 2, small, (7, 7), traits("jax"))
 
 

@@ -149,6 +149,12 @@ def features(
         flops = _thin(direct, c_out_g * taps, c_in_g, n * p_in)
         # Each block is a strided slice of the buffer, permuted, added in place.
         return 6.0 + 3.0 * blocks, flops, 2.0 * buffer + 2.0 * out + inp
+    if formulation == "toeplitz":
+        matrix = float(c_in * c_out_g * p_in * p_out)
+        flops = _thin(2.0 * n * matrix, n, c_in_g * p_in, c_out_g * p_out)
+        regrouped = out if g > 1 and n > 1 else 0.0  # the output's (G, N) -> (N, G)
+        # Gathered, permuted and read by the GEMM; the input's finiteness checked.
+        return 12.0, flops, 3.0 * matrix + 2.0 * inp + out + regrouped
     msg = f"unknown formulation {formulation!r}"
     raise ValueError(msg)
 

@@ -42,6 +42,15 @@ they differ in how the work is laid out, which decides speed and memory:
     stride divides the kernel, instead of ``k``).  Few operations and one large
     GEMM, for layers whose column buffer is small (few output channels); it holds
     the whole buffer, so it is a candidate only while that is small.
+``toeplitz``
+    The layer as one matrix per group: the weight gathered (a cached index) into the
+    ``(C_in/G * P_in) x (C_out/G * P_out)`` matrix that maps an image's input pixels to
+    its output pixels, then one GEMM with the whole batch as its rows.  It multiplies
+    ``P_out / taps`` times more than the layer needs, for one large GEMM instead of
+    many thin ones: the layers with few pixels and large kernels (``1x1``, ``2x3``
+    inputs, ``k16``), depthwise ones among them, where every other formulation runs
+    a GEMM per tap or per phase.  A candidate while that matrix is small; its zeros
+    meet every input pixel, so a non-finite *input* runs the exact formulation too.
 ``gather``
     The same column buffer, each image multiplied where it lies, then its overlap-add
     as one gather (a cached index brings every tap's product, or a zero where no
@@ -91,6 +100,7 @@ __all__ = [
     "FALLBACK_ONLY",
     "FORMULATIONS",
     "OUT_OF_PLACE_STAND_IN",
+    "ZEROS_MEET_INPUT",
     "applies",
     "candidates",
     "choose_formulation",
@@ -109,6 +119,7 @@ FORMULATIONS = (
     "scatter",
     "col2im",
     "dense",
+    "toeplitz",
     "gather",
 )
 #: Those that form only the products torch forms, so non-finite weights mark the same
@@ -120,6 +131,10 @@ FALLBACK_ONLY = ("gather",)
 # formulation that needs item assignment even then (its adds land on phases strided by
 # the dilation, which no padding reaches) gives way to one that is exact as well.
 OUT_OF_PLACE_STAND_IN = {"col2im": "scatter"}
+
+#: Those whose matrix zeros meet the input pixels, so a non-finite input (not only a
+#: non-finite weight) runs the exact formulation.
+ZEROS_MEET_INPUT = ("toeplitz",)
 
 # Set by `use_formulation` (tests, benchmarks) to bypass the automatic choice.
 _FORCED: ScopedSetting[str | None] = ScopedSetting(None)
@@ -151,6 +166,9 @@ _LARGE_OUTPUT = 1 << 24
 _DENSE_COLUMNS = 1 << 24
 # `col2im` holds its whole column buffer, N * C_out * taps * P_in elements.
 _COL2IM_COLUMNS = 1 << 24
+# `toeplitz` gathers its matrix, C_in * C_out/G * P_in * P_out elements (its index of
+# P_in * P_out is no larger).
+_TOEPLITZ_MATRIX = 1 << 24
 # `phase` stacks every tap's window of the input over the phase planes, N * C_in * taps
 # * plane pixels, and `shift` reads every tap's slice of the padded input (views when
 # eager; XLA may hold them all at once), N * C_in * taps * padded pixels.  Beyond this
@@ -200,8 +218,8 @@ def fits_memory(
     out_spatial: tuple[int, ...],
 ) -> bool:
     """Whether the buffer ``formulation`` holds whole (``dense``'s and ``gather``'s
-    gathered columns, ``col2im``'s column buffer, the windows of ``phase`` and
-    ``shift``) stays within its bound on this layer."""
+    gathered columns, ``col2im``'s column buffer, ``toeplitz``'s matrix, the windows
+    of ``phase`` and ``shift``) stays within its bound on this layer."""
     n, c_in, taps = x_shape[0], x_shape[1], math.prod(p.kernel_size)
     if formulation in ("phase", "phase_channels_last", "shift"):
         plane, _, pads = phase_layout(tuple(x_shape[2:]), p, out_spatial)
@@ -214,6 +232,9 @@ def fits_memory(
         return n * c_out * taps * math.prod(out_spatial) <= _DENSE_COLUMNS
     if formulation == "col2im":
         return n * c_out * taps * math.prod(x_shape[2:]) <= _COL2IM_COLUMNS
+    if formulation == "toeplitz":
+        pixels = math.prod(x_shape[2:]) * math.prod(out_spatial)
+        return c_in * (c_out // p.groups) * pixels <= _TOEPLITZ_MATRIX
     return True
 
 
@@ -308,6 +329,8 @@ def forward(
         return _scatter(xp, x, weight, bias, p, out_spatial, traits)
     elif formulation == "col2im":
         return _col2im(xp, x, weight, bias, p, out_spatial, traits)
+    elif formulation == "toeplitz":
+        y = _toeplitz(xp, x, weight, p, out_spatial, traits)
     elif formulation == "gather":
         y = _gather(xp, x, weight, p, out_spatial, traits)
     else:
@@ -687,6 +710,63 @@ def _col2im(
             acc = xpx.at(acc, index).add(piece)
     y = xp.reshape(acc, (n, g * c_out_g, *(m * s for m, s in zip(grid, p.stride))))
     return crop(y, p.padding, out_spatial)
+
+
+def _toeplitz(
+    xp: Any,
+    x: Any,
+    weight: Any,
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
+    traits: Traits,
+) -> Any:
+    n, c_in, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
+    taps, p_in, p_out = math.prod(p.kernel_size), math.prod(spatial), math.prod(out_spatial)
+    # Each (input channel, output channel) pair's taps, then a zero: what an (input
+    # pixel, output pixel) pair that no tap joins gathers.
+    rows = c_in * c_out_g
+    zero = xp.zeros((rows, 1), dtype=weight.dtype, device=array_api_compat.device(weight))
+    taps_then_zero = xp.concat((xp.reshape(weight, (rows, taps)), zero), axis=1)
+    index = _gather_index(xp, x, _toeplitz_taps, p, out_spatial, traits)
+    matrix = xp.reshape(xp.take(taps_then_zero, index, axis=1), (g, c_in_g, c_out_g, p_in, p_out))
+    matrix = xp.reshape(
+        xp.permute_dims(matrix, (0, 1, 3, 2, 4)), (g, c_in_g * p_in, c_out_g * p_out)
+    )
+    images = xp.reshape(x, (n, g, c_in_g * p_in))
+    if g == 1 or n == 1:  # the batch as the GEMM's rows, with no copy
+        y = xp.reshape(images, (g, n, c_in_g * p_in)) @ matrix
+        return xp.reshape(y, (n, g * c_out_g, *out_spatial))
+    y = xp.permute_dims(images, (1, 0, 2)) @ matrix  # (G, N, C_out/G * P_out)
+    return xp.reshape(xp.permute_dims(y, (1, 0, 2)), (n, g * c_out_g, *out_spatial))
+
+
+def _toeplitz_taps(
+    xp: Any, spatial: tuple[int, ...], p: ConvTransposeParams, out_spatial: tuple[int, ...]
+) -> Any:
+    """The ``(P_in * P_out,)`` gather index: the tap that joins input pixel ``i`` to
+    output pixel ``o`` (row-major over ``(i, o)``), or ``taps`` where none does.
+
+    >>> import numpy as np
+    >>> from lucid.ops._params import validate_conv_transpose_params
+    >>> p = validate_conv_transpose_params(1, (2,), stride=2)
+    >>> _toeplitz_taps(np, (2,), p, (4,)).reshape(2, 4).tolist()  # input, output position
+    [[0, 1, 2, 2], [2, 2, 0, 1]]
+    """
+    nd = len(spatial)
+    rows = []
+    for i, (size, k, s, d, pad, out) in enumerate(
+        zip(spatial, p.kernel_size, p.stride, p.dilation, p.padding, out_spatial)
+    ):
+        # Input row h meets output row o = h*s - pad + t*d under tap t.
+        offset = xp.arange(out)[None, :] + pad - xp.arange(size)[:, None] * s
+        tap = offset // d
+        joined = (offset % d == 0) & (tap >= 0) & (tap < k)
+        shape = [1] * (2 * nd)
+        shape[i], shape[nd + i] = size, out
+        rows.append(xp.reshape(xp.where(joined, tap, -1), tuple(shape)))
+    reached = functools.reduce(xp.logical_and, [r >= 0 for r in rows])
+    flat = sum(r * math.prod(p.kernel_size[i + 1 :]) for i, r in enumerate(rows))
+    return xp.reshape(xp.where(reached, flat, math.prod(p.kernel_size)), (-1,))
 
 
 def _gather(

@@ -41,6 +41,7 @@ from ._ct_backward import conv_transpose_grads
 from ._ct_forward import (
     EXACT_ON_NONFINITE,
     OUT_OF_PLACE_STAND_IN,
+    ZEROS_MEET_INPUT,
     candidates,
     choose_formulation,
     exact_formulation,
@@ -417,7 +418,8 @@ def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
         if chosen in EXACT_ON_NONFINITE:
             return formulation(chosen)()
         exact = formulation(plan.exact_formulation)
-        return unless_nonfinite(xp, weight, formulation(chosen), exact)
+        checked = (weight, x) if chosen in ZEROS_MEET_INPUT else (weight,)
+        return unless_nonfinite(xp, checked, formulation(chosen), exact)
 
     def grads(x: Any, weight: Any, gy: Any, needs: tuple[bool, bool, bool]) -> Any:
         # Pixel-major GEMMs are faster on PyTorch and NumPy for ungrouped layers; XLA,
