@@ -46,11 +46,13 @@ they differ in how the work is laid out, which decides speed and memory:
     The layer as one matrix per group: the weight gathered (a cached index) into the
     ``(C_in/G * P_in) x (C_out/G * P_out)`` matrix that maps an image's input pixels to
     its output pixels, then one GEMM with the whole batch as its rows.  It multiplies
-    ``P_out / taps`` times more than the layer needs, for one large GEMM instead of
-    many thin ones: the layers with few pixels and large kernels (``1x1``, ``2x3``
-    inputs, ``k16``), depthwise ones among them, where every other formulation runs
-    a GEMM per tap or per phase.  A candidate while that matrix is small; its zeros
-    meet every input pixel, so a non-finite *input* runs the exact formulation too.
+    ``P_out / taps`` times more than the layer needs, for one GEMM that holds the
+    whole reduction: it pays on layers with few pixels and large kernels (``1x1``,
+    ``2x3`` inputs, ``k16``) and on depthwise ones, where the others split the
+    reduction (a GEMM per tap or per phase, one input channel per group) or
+    overlap-add a column buffer larger than the output.  A candidate while that
+    matrix is small; its zeros meet every input pixel, so a non-finite *input* runs
+    the exact formulation too.
 ``gather``
     The same column buffer, each image multiplied where it lies, then its overlap-add
     as one gather (a cached index brings every tap's product, or a zero where no
