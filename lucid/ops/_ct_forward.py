@@ -407,16 +407,23 @@ def _dense_sources(
         row = offset // s
         reaches = (offset % s == 0) & (row >= 0) & (row < size)
         per_dim.append(xp.where(reaches, row, -1))
-    nd = len(spatial)
-    # Each table broadcast to (*K, *O), kernel axes first: its dimension's k and o only.
+    return _flat_index(xp, per_dim, spatial)
+
+
+def _flat_index(xp: Any, per_dim: list[Any], value_sizes: tuple[int, ...]) -> Any:
+    """Per-dimension tables ``(A_i, O_i)`` of a value in ``[0, value_sizes[i])``, or -1,
+    as one index of ``prod(A) * prod(O)`` entries, row-major over ``(*A, *O)``: the
+    values' row-major flat position, or ``prod(value_sizes)`` where any dimension's
+    table holds -1 (the caller appends a zero there)."""
+    nd = len(per_dim)
     rows = []
-    for i, (table, k, o) in enumerate(zip(per_dim, p.kernel_size, out_spatial)):
+    for i, table in enumerate(per_dim):  # broadcast to (*A, *O): its own a and o axes only
         shape = [1] * (2 * nd)
-        shape[i], shape[nd + i] = k, o
+        shape[i], shape[nd + i] = table.shape
         rows.append(xp.reshape(table, tuple(shape)))
     reached = functools.reduce(xp.logical_and, [r >= 0 for r in rows])
-    flat = sum(r * math.prod(spatial[i + 1 :]) for i, r in enumerate(rows))
-    return xp.reshape(xp.where(reached, flat, math.prod(spatial)), (-1,))
+    flat = sum(r * math.prod(value_sizes[i + 1 :]) for i, r in enumerate(rows))
+    return xp.reshape(xp.where(reached, flat, math.prod(value_sizes)), (-1,))
 
 
 @functools.lru_cache(maxsize=256)
@@ -754,21 +761,16 @@ def _toeplitz_taps(
     >>> _toeplitz_taps(np, (2,), p, (4,)).reshape(2, 4).tolist()  # input, output position
     [[0, 1, 2, 2], [2, 2, 0, 1]]
     """
-    nd = len(spatial)
-    rows = []
-    for i, (size, k, s, d, pad, out) in enumerate(
-        zip(spatial, p.kernel_size, p.stride, p.dilation, p.padding, out_spatial)
+    per_dim = []
+    for size, k, s, d, pad, out in zip(
+        spatial, p.kernel_size, p.stride, p.dilation, p.padding, out_spatial
     ):
         # Input row h meets output row o = h*s - pad + t*d under tap t.
         offset = xp.arange(out)[None, :] + pad - xp.arange(size)[:, None] * s
         tap = offset // d
         joined = (offset % d == 0) & (tap >= 0) & (tap < k)
-        shape = [1] * (2 * nd)
-        shape[i], shape[nd + i] = size, out
-        rows.append(xp.reshape(xp.where(joined, tap, -1), tuple(shape)))
-    reached = functools.reduce(xp.logical_and, [r >= 0 for r in rows])
-    flat = sum(r * math.prod(p.kernel_size[i + 1 :]) for i, r in enumerate(rows))
-    return xp.reshape(xp.where(reached, flat, math.prod(p.kernel_size)), (-1,))
+        per_dim.append(xp.where(joined, tap, -1))
+    return _flat_index(xp, per_dim, p.kernel_size)
 
 
 def _gather(
