@@ -17,6 +17,7 @@ import torch
 from lucid.ops import conv_transpose1d, conv_transpose2d, conv_transpose3d
 from lucid.ops._autodiff import use_custom_grad
 from lucid.ops._ct_forward import FORMULATIONS, choose_formulation, use_formulation
+from lucid.ops._nonfinite import checks_output
 from lucid.ops._params import validate_conv_transpose_params
 from lucid.testing import Backend, assert_close
 
@@ -268,17 +269,38 @@ NON_FINITE = {
 }
 
 
+#: Input and weight shapes of the non-finite tests (stride 2, padding 1): the check reads
+#: the weight (and the input for ``toeplitz``) where the output is larger, and the fast
+#: output where it is smaller (:mod:`lucid.ops._nonfinite`).
+NON_FINITE_LAYERS = {
+    "operands-checked": ((2, 2, 6, 5), (2, 3, 4, 4)),  # output (2, 3, 12, 10)
+    "output-checked": ((2, 8, 4, 3), (8, 6, 4, 4)),  # output (2, 6, 8, 6)
+}
+
+
+def test_the_non_finite_layers_check_what_their_names_say() -> None:
+    out = {"operands-checked": (2, 3, 12, 10), "output-checked": (2, 6, 8, 6)}
+    for name, (x_shape, w_shape) in NON_FINITE_LAYERS.items():
+        # the weight alone, and with the input (toeplitz): both one way
+        modes = {
+            checks_output(operands, out[name]) for operands in ((w_shape,), (w_shape, x_shape))
+        }
+        assert modes == {name == "output-checked"}, name
+
+
+@pytest.mark.parametrize("layer", list(NON_FINITE_LAYERS))
 @pytest.mark.parametrize("case", list(NON_FINITE))
 @pytest.mark.parametrize("formulation", [None, *GENERAL])
 def test_non_finite_weights_mark_the_outputs_torch_marks(
-    backend: Backend, formulation: str | None, case: str
+    backend: Backend, formulation: str | None, case: str, layer: str
 ) -> None:
     """NaN exactly where torch has NaN, inf where it has inf, the rest close: a weight
     multiplied by the zeros of padding must not turn finite outputs NaN."""
     rng = np.random.default_rng(11)
-    x = rng.standard_normal((2, 2, 6, 5)).astype(np.float32)
-    w = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
-    b = rng.standard_normal(3).astype(np.float32)
+    x_shape, w_shape = NON_FINITE_LAYERS[layer]
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[1]).astype(np.float32)
     NON_FINITE[case](x, w, b)
     want = F.conv_transpose2d(*(torch.tensor(a) for a in (x, w, b)), 2, 1).numpy()
     assert np.isfinite(want).any() and not np.isfinite(want).all()

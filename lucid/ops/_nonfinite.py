@@ -1,38 +1,77 @@
-"""Non-finite weights: run the formulation that marks exactly the outputs torch marks.
+"""Non-finite values: run the formulation that marks exactly the outputs torch marks.
 
 The fast formulations multiply the weight by the zeros of padded or dilated windows,
 and ``0 * inf`` is NaN, so one non-finite weight would turn outputs NaN that torch
 leaves finite (torch forms a product only where an input pixel's tap lands).  The
 ``gather`` formulation (``scatter`` on layers too large for its gathered columns)
-forms only those products.  Checking the weight costs one reduction over it, about
-``1 / (N * pixels)`` of the layer's own work.  ``toeplitz`` also multiplies every input
-pixel by the zeros of its matrix, so there the input is checked too (a reduction of
-``1 / (C_out/G * P_out)`` of its GEMM).
+forms only those products.  ``toeplitz`` also multiplies every input pixel by the
+zeros of its matrix, so there a non-finite input must run the exact formulation too.
+
+Which arrays are checked is chosen per layer from the shapes, whichever has fewer
+elements to read (one reduction either way):
+
+* the **operands** that meet zeros (the weight, and the input for ``toeplitz``), before
+  the fast formulation runs; or
+* the fast formulation's **output**.  When it is finite, every product the fast
+  formulation formed was finite, so its zeros added zeros and its result is torch's
+  (up to rounding); when it is not, the exact formulation runs as well and its result
+  is returned.  Layers with few outputs (small or channel-reducing ones, whose check
+  of the weight and input was a third of the call) check one array instead of two.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from .. import _backends
 
-__all__ = ["unless_nonfinite"]
+__all__ = ["checks_output", "unless_nonfinite"]
+
+
+def checks_output(
+    operand_shapes: tuple[tuple[int, ...], ...], output_shape: tuple[int, ...]
+) -> bool:
+    """Whether to check the fast output rather than the operands: it has fewer elements.
+
+    >>> checks_output(((4, 4, 3, 3), (1, 4, 4, 4)), (1, 4, 6, 6))  # 144 + 64 against 144
+    True
+    >>> checks_output(((64, 3, 4, 4),), (32, 3, 64, 64))  # an RGB output layer
+    False
+    """
+    return math.prod(output_shape) < sum(math.prod(shape) for shape in operand_shapes)
 
 
 def unless_nonfinite(
-    xp: Any, checked: tuple[Any, ...], fast: Callable[[], Any], exact: Callable[[], Any]
+    xp: Any,
+    checked: tuple[Any, ...],
+    fast: Callable[[], Any],
+    exact: Callable[[], Any],
+    *,
+    check_output: bool = False,
 ) -> Any:
-    """``fast()`` when every entry of the ``checked`` arrays (the weight, and the input
-    where the fast formulation multiplies it by zeros) is finite, else ``exact()``.
+    """``fast()`` unless non-finite values would make it differ from torch, else ``exact()``.
 
-    Under a tracing compiler (``jax.jit``, ``torch.compile``) the compiled program makes
-    the choice when it runs (the backend's :meth:`~lucid._backends.ArrayBackend.cond`).
+    ``checked`` are the operands the fast formulation multiplies by zeros (the weight,
+    and the input where its zeros meet the input).  With ``check_output`` the fast
+    result is checked instead of them (see the module docstring).  Under a tracing
+    compiler (``jax.jit``, ``torch.compile``) the compiled program makes the choice
+    when it runs (the backend's :meth:`~lucid._backends.ArrayBackend.cond`).
     """
+    if check_output:
+        y = fast()
+        return _choose(xp, (y,), lambda: y, exact)
+    return _choose(xp, checked, fast, exact)
+
+
+def _choose(
+    xp: Any, checked: tuple[Any, ...], if_finite: Callable[[], Any], exact: Callable[[], Any]
+) -> Any:
     backend = _backends.of(checked[0])
     finite = xp.all(xp.isfinite(checked[0]))
     for array in checked[1:]:
         finite = xp.logical_and(finite, xp.all(xp.isfinite(array)))
     if backend is None:  # an Array API library lucid has no backend object for
-        return fast() if bool(finite) else exact()
-    return backend.cond(finite, fast, exact)
+        return if_finite() if bool(finite) else exact()
+    return backend.cond(finite, if_finite, exact)

@@ -48,7 +48,7 @@ from ._ct_forward import (
     forced_formulation,
     forward,
 )
-from ._nonfinite import unless_nonfinite
+from ._nonfinite import checks_output, unless_nonfinite
 from ._params import (
     ConvTransposeParams,
     output_padding_for_size,
@@ -253,6 +253,9 @@ class _Plan(NamedTuple):
     exact_formulation: str
     traits: Traits
     backend: ArrayBackend | None
+    #: Whether the non-finite check reads the fast output rather than its operands
+    #: (whichever is smaller, see :mod:`._nonfinite`).
+    checks_output: bool
     #: ``call(input, weight, bias)``: the whole call, see :func:`._plans.planned_call`.
     call: Callable[[Any, Any, Any], Any] = not_yet_planned
 
@@ -318,7 +321,15 @@ def _plan(
         layer = (batch_shape, c_out, params, out_spatial)
         formulation = _tuned(xp, known, layer, options, (x, weight, bias))
     exact = exact_formulation(batch_shape, c_out, params, out_spatial)
-    plan = _Plan(xp, batched, params, out_spatial, formulation, exact, known, of_namespace(xp))
+    operands = (
+        (tuple(weight.shape), batch_shape)
+        if formulation in ZEROS_MEET_INPUT
+        else (tuple(weight.shape),)
+    )
+    check_output = checks_output(operands, (batch_shape[0], c_out, *out_spatial))
+    plan = _Plan(
+        xp, batched, params, out_spatial, formulation, exact, known, of_namespace(xp), check_output
+    )
     call = planned_call(functools.partial(_call, plan), plan.backend, known.compiles_eager_calls)
     return plan._replace(call=call)
 
@@ -419,7 +430,9 @@ def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
             return formulation(chosen)()
         exact = formulation(plan.exact_formulation)
         checked = (weight, x) if chosen in ZEROS_MEET_INPUT else (weight,)
-        return unless_nonfinite(xp, checked, formulation(chosen), exact)
+        return unless_nonfinite(
+            xp, checked, formulation(chosen), exact, check_output=plan.checks_output
+        )
 
     def grads(x: Any, weight: Any, gy: Any, needs: tuple[bool, bool, bool]) -> Any:
         # Pixel-major GEMMs are faster on PyTorch and NumPy for ungrouped layers; XLA,
