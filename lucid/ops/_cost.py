@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
 from .._tracing import constant_when_traced
 from ._params import ConvTransposeParams
 
@@ -188,9 +190,10 @@ class Neighbours:
     scale: tuple[float, ...]
     at: tuple[tuple[float, ...], ...]
     log_ratio: tuple[Mapping[str, float], ...]
-    # The layers in units of the scale, once: the search below runs on the planning of
-    # every new call signature.
-    _points: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
+    # The layers in units of the scale, once, as one array: the search below runs on
+    # the planning of every new call signature (BENCHMARKS.md, "Planning a layer
+    # (session 13)").
+    _points: np.ndarray = field(init=False, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Neighbours:
@@ -210,7 +213,8 @@ class Neighbours:
         }
 
     def __post_init__(self) -> None:
-        points = tuple(tuple(a / s for a, s in zip(at, self.scale)) for at in self.at)
+        points = np.asarray(self.at, dtype=np.float64).reshape(len(self.at), len(self.scale))
+        points = points / np.asarray(self.scale, dtype=np.float64)
         object.__setattr__(self, "_points", points)  # frozen: set once, here
 
     def factors(
@@ -221,18 +225,13 @@ class Neighbours:
         it, each weighted by ``1 / (distance + 0.5)``.  ``skip`` leaves one layer out
         (scoring the table on its own layers).  torch.compile calls this rather than
         tracing it (:func:`_corrections`)."""
-        here = [w / s for w, s in zip(where, self.scale)]
-        nearest: list[tuple[float, int]] = []  # (squared distance, index), sorted
-        for i, point in enumerate(self._points):
-            if i == skip:
-                continue
-            d = 0.0
-            for a, b in zip(point, here):
-                d += (a - b) * (a - b)
-            if len(nearest) < self.k or d < nearest[-1][0]:
-                nearest.append((d, i))
-                nearest.sort()
-                del nearest[self.k :]
+        here = np.asarray(where, dtype=np.float64) / np.asarray(self.scale, dtype=np.float64)
+        squared = np.sum((self._points - here) ** 2, axis=1)
+        if 0 <= skip < len(squared):
+            squared[skip] = np.inf
+        # The k smallest, ties to the earlier layer (a stable sort), the skipped one never.
+        order = np.argsort(squared, kind="stable")[: self.k]
+        nearest = [(float(squared[i]), int(i)) for i in order if np.isfinite(squared[i])]
         out = {}
         for f in formulations:
             total = weights = 0.0
