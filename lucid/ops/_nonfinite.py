@@ -55,20 +55,27 @@ def unless_nonfinite(
 
     ``checked`` are the operands the fast formulation multiplies by zeros (the weight,
     and the input where its zeros meet the input).  With ``check_output`` the fast
-    result is checked instead of them (see the module docstring).  Under a tracing
-    compiler (``jax.jit``, ``torch.compile``) the compiled program makes the choice
-    when it runs (the backend's :meth:`~lucid._backends.ArrayBackend.cond`).
+    result is checked instead of them (see the module docstring), except in a program
+    ``torch.compile`` traces.  Under a tracing compiler (``jax.jit``, ``torch.compile``)
+    the compiled program makes the choice when it runs (the backend's
+    :meth:`~lucid._backends.ArrayBackend.cond`).
     """
-    if check_output:
+    backend = _backends.of(checked[0])
+    # torch.compile's cond refuses a branch that returns a value computed outside it (an
+    # alias of its input): a program torch compiles checks the operands.
+    if check_output and not (backend is not None and backend.compiling()):
         y = fast()
-        return _choose(xp, (y,), lambda: y, exact)
-    return _choose(xp, checked, fast, exact)
+        return _choose(xp, backend, (y,), lambda: y, exact)
+    return _choose(xp, backend, checked, fast, exact)
 
 
 def _choose(
-    xp: Any, checked: tuple[Any, ...], if_finite: Callable[[], Any], exact: Callable[[], Any]
+    xp: Any,
+    backend: _backends.ArrayBackend | None,
+    checked: tuple[Any, ...],
+    if_finite: Callable[[], Any],
+    exact: Callable[[], Any],
 ) -> Any:
-    backend = _backends.of(checked[0])
     finite = xp.all(xp.isfinite(checked[0]))
     for array in checked[1:]:
         finite = xp.logical_and(finite, xp.all(xp.isfinite(array)))
