@@ -74,7 +74,7 @@ import functools
 import itertools
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import array_api_compat
 import array_api_extra as xpx
@@ -111,6 +111,7 @@ __all__ = [
     "forced_formulation",
     "forward",
     "use_formulation",
+    "zero_meeting_operands",
 ]
 
 FORMULATIONS = (
@@ -137,6 +138,21 @@ OUT_OF_PLACE_STAND_IN = {"col2im": "scatter"}
 #: Those whose matrix zeros meet the input pixels, so a non-finite input (not only a
 #: non-finite weight) runs the exact formulation.
 ZEROS_MEET_INPUT = ("toeplitz",)
+
+
+_Operand = TypeVar("_Operand")
+
+
+def zero_meeting_operands(formulation: str, weight: _Operand, x: _Operand) -> tuple[_Operand, ...]:
+    """What ``formulation`` multiplies by zeros, of ``weight`` and ``x`` (arrays, or
+    their shapes when a plan sizes the check): the weight, and the input for those
+    in :data:`ZEROS_MEET_INPUT`.
+
+    >>> zero_meeting_operands("toeplitz", "w", "x"), zero_meeting_operands("phase", "w", "x")
+    (('w', 'x'), ('w',))
+    """
+    return (weight, x) if formulation in ZEROS_MEET_INPUT else (weight,)
+
 
 # Set by `use_formulation` (tests, benchmarks) to bypass the automatic choice.
 _FORCED: ScopedSetting[str | None] = ScopedSetting(None)

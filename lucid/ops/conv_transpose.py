@@ -41,12 +41,12 @@ from ._ct_backward import conv_transpose_grads
 from ._ct_forward import (
     EXACT_ON_NONFINITE,
     OUT_OF_PLACE_STAND_IN,
-    ZEROS_MEET_INPUT,
     candidates,
     choose_formulation,
     exact_formulation,
     forced_formulation,
     forward,
+    zero_meeting_operands,
 )
 from ._nonfinite import checks_output, unless_nonfinite
 from ._params import (
@@ -321,11 +321,7 @@ def _plan(
         layer = (batch_shape, c_out, params, out_spatial)
         formulation = _tuned(xp, known, layer, options, (x, weight, bias))
     exact = exact_formulation(batch_shape, c_out, params, out_spatial)
-    operands = (
-        (tuple(weight.shape), batch_shape)
-        if formulation in ZEROS_MEET_INPUT
-        else (tuple(weight.shape),)
-    )
+    operands = zero_meeting_operands(formulation, tuple(weight.shape), batch_shape)
     check_output = checks_output(operands, (batch_shape[0], c_out, *out_spatial))
     plan = _Plan(
         xp, batched, params, out_spatial, formulation, exact, known, of_namespace(xp), check_output
@@ -429,7 +425,7 @@ def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
         if chosen in EXACT_ON_NONFINITE:
             return formulation(chosen)()
         exact = formulation(plan.exact_formulation)
-        checked = (weight, x) if chosen in ZEROS_MEET_INPUT else (weight,)
+        checked = zero_meeting_operands(chosen, weight, x)
         return unless_nonfinite(
             xp, checked, formulation(chosen), exact, check_output=plan.checks_output
         )
