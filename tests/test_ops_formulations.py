@@ -19,6 +19,7 @@ from lucid.ops._autodiff import use_custom_grad
 from lucid.ops._ct_forward import FORMULATIONS, choose_formulation, use_formulation
 from lucid.ops._nonfinite import checks_output
 from lucid.ops._params import validate_conv_transpose_params
+from lucid.ops._traits import take_in_bounds, traits
 from lucid.testing import Backend, assert_close
 
 F = torch.nn.functional
@@ -350,3 +351,22 @@ def test_col2im_adds_the_taps_of_one_block_at_once(hyper: tuple[int, int, int]) 
         for t, phase in zip(range(taps.start, taps.stop), range(*phases.indices(s)))
     )
     assert placed == [(t, t * d) for t in range(k)]
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_take_in_bounds_gathers_what_the_standards_take_does(backend: Backend, axis: int) -> None:
+    # Each backend's take of lucid's own tables (JAX's with mode="clip", which lowers to
+    # a smaller program than its default) against NumPy's, eager and under the library's
+    # compiler, with every position of the axis taken, the last one included, repeated.
+    rng = np.random.default_rng(axis)
+    values = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    size = values.shape[axis]
+    index = np.concatenate([np.arange(size)[::-1], rng.integers(0, size, 7), [size - 1]])
+    expected = np.take(values, index, axis=axis)
+    xp = backend.xp
+    known = traits(backend.name)
+    a, i = backend.asarray(values), backend.asarray(index)
+    eager = take_in_bounds(xp, a, i, axis, known)
+    compiled = backend.library.compiled(lambda a, i: take_in_bounds(xp, a, i, axis, known))
+    for taken in (eager, compiled(a, i)):
+        np.testing.assert_array_equal(backend.to_numpy(taken), expected)

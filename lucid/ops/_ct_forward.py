@@ -95,7 +95,7 @@ from ._ct_geometry import (
 )
 from ._ct_shift import shift
 from ._params import ConvTransposeParams
-from ._traits import DEFAULT, Traits
+from ._traits import DEFAULT, Traits, take_in_bounds
 
 __all__ = [
     "EXACT_ON_NONFINITE",
@@ -511,7 +511,7 @@ def _dense(
     zero = xp.zeros((n * c_in, 1), dtype=x.dtype, device=device)
     rows = xp.concat((xp.reshape(x, (n * c_in, p_in)), zero), axis=1)
     index = _gather_index(xp, x, _dense_sources, p, out_spatial, traits)
-    columns = xp.reshape(xp.take(rows, index, axis=1), (n, g, c_in_g * taps, p_out))
+    columns = xp.reshape(take_in_bounds(xp, rows, index, 1, traits), (n, g, c_in_g * taps, p_out))
     w = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g, taps)), (0, 2, 1, 3))
     y = xp.reshape(w, (g, c_out_g, c_in_g * taps)) @ columns
     return xp.reshape(y, (n, g * c_out_g, *out_spatial))
@@ -753,7 +753,9 @@ def _toeplitz(
     zero = xp.zeros((rows, 1), dtype=weight.dtype, device=array_api_compat.device(weight))
     taps_then_zero = xp.concat((xp.reshape(weight, (rows, taps)), zero), axis=1)
     index = _gather_index(xp, x, _toeplitz_taps, p, out_spatial, traits)
-    matrix = xp.reshape(xp.take(taps_then_zero, index, axis=1), (g, c_in_g, c_out_g, p_in, p_out))
+    matrix = xp.reshape(
+        take_in_bounds(xp, taps_then_zero, index, 1, traits), (g, c_in_g, c_out_g, p_in, p_out)
+    )
     matrix = xp.reshape(
         xp.permute_dims(matrix, (0, 1, 3, 2, 4)), (g, c_in_g * p_in, c_out_g * p_out)
     )
@@ -809,7 +811,7 @@ def _gather(
     zero = xp.zeros((n, c_out, taps, 1), dtype=x.dtype, device=device)
     cols = xp.reshape(xp.concat((cols, zero), axis=3), (n, c_out, taps * (p_in + 1)))
     index = _gather_index(xp, x, _gather_sources, p, out_spatial, traits)
-    gathered = xp.reshape(xp.take(cols, index, axis=2), (n, c_out, taps, p_out))
+    gathered = xp.reshape(take_in_bounds(xp, cols, index, 2, traits), (n, c_out, taps, p_out))
     return xp.reshape(xp.sum(gathered, axis=2), (n, c_out, *out_spatial))
 
 

@@ -17,8 +17,10 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from .._backend import namespace_name
 from ._checks import require_arrays
 from ._plans import compiled_when_eager
+from ._traits import take_in_bounds, traits
 from .activation import _floating
 
 __all__ = ["interpolate", "interpolate_output_size", "pixel_shuffle", "pixel_unshuffle"]
@@ -163,19 +165,20 @@ def interpolate(
     else:
         scales = (None,) * len(spatial)
     device = array_api_compat.device(input)
+    known = traits(namespace_name(xp))
     y = input
     for axis, (n_in, n_out, scale) in enumerate(zip(spatial, out, scales), start=2):
         if mode == "nearest":
             if n_in != n_out:
                 index = xp.asarray(_nearest_index(n_in, n_out, scale), device=device)
-                y = xp.take(y, index, axis=axis)
+                y = take_in_bounds(xp, y, index, axis, known)
             continue
         low, high, frac = _linear_weights(n_in, n_out, scale, bool(align_corners))
         shape = [1] * y.ndim
         shape[axis] = n_out
         weight = xp.reshape(xp.asarray(frac, dtype=y.dtype, device=device), tuple(shape))
-        below = xp.take(y, xp.asarray(low, device=device), axis=axis)
-        above = xp.take(y, xp.asarray(high, device=device), axis=axis)
+        below = take_in_bounds(xp, y, xp.asarray(low, device=device), axis, known)
+        above = take_in_bounds(xp, y, xp.asarray(high, device=device), axis, known)
         y = below + (above - below) * weight
     return y
 
