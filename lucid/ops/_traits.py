@@ -57,7 +57,8 @@ class Traits:
     #: The ``mode`` of the library's ``take`` for an index known to be in bounds (lucid's
     #: own tables), or ``None`` for the standard's ``take``.  JAX's default mode masks
     #: out-of-bounds indices; ``"clip"`` halves a conformance chunk's lowering time and
-    #: cuts its compile time by a sixth (BENCHMARKS.md, "The JAX test session (session 14)").
+    #: takes about 15% off its trace, lower and compile together (BENCHMARKS.md, "The JAX
+    #: test session (session 14)").
     in_bounds_take_mode: str | None = None
 
 
