@@ -17,7 +17,7 @@ import torch
 from lucid.ops import conv_transpose1d, conv_transpose2d, conv_transpose3d
 from lucid.ops._autodiff import use_custom_grad
 from lucid.ops._ct_forward import FORMULATIONS, choose_formulation, use_formulation
-from lucid.ops._nonfinite import checks_output
+from lucid.ops._nonfinite import all_finite, checks_output
 from lucid.ops._params import validate_conv_transpose_params
 from lucid.ops._traits import take_in_bounds, traits
 from lucid.testing import Backend, assert_close
@@ -287,6 +287,28 @@ def test_the_non_finite_layers_check_what_their_names_say() -> None:
             checks_output(operands, out[name]) for operands in ((w_shape,), (w_shape, x_shape))
         }
         assert modes == {name == "output-checked"}, name
+
+
+def test_the_finite_check_sees_each_kind_of_non_finite_value(backend: Backend) -> None:
+    """The check reads sums: an inf, a NaN, or an inf and a -inf whose sum is NaN, in
+    any of the checked arrays, reads as non-finite; finite arrays read as finite."""
+    ones = np.ones((3, 4), dtype=np.float32)
+    assert bool(all_finite(backend.xp, (backend.asarray(ones), backend.asarray(ones))))
+    for values in ((np.inf,), (-np.inf,), (np.nan,), (np.inf, -np.inf)):
+        marked = ones.copy()
+        marked.reshape(-1)[[5, 9][: len(values)]] = values
+        for checked in ((marked,), (ones, marked), (marked, ones)):
+            arrays = tuple(backend.asarray(a) for a in checked)
+            assert not bool(all_finite(backend.xp, arrays)), (values, len(checked))
+
+
+@pytest.mark.skip_backend("array_api_strict", reason="array-api-strict has no float16")
+def test_the_finite_check_of_half_precision_sums_in_float32(backend: Backend) -> None:
+    """Finite float16 values whose float16 sum would overflow (4 * 60000 > 65504) still
+    read as finite: the check would otherwise run the exact formulation for nothing."""
+    large = backend.asarray(np.full((4,), 60000.0, dtype=np.float16))
+    assert bool(all_finite(backend.xp, (large,)))
+    assert not bool(all_finite(backend.xp, (large, backend.asarray(np.float16([np.inf])))))
 
 
 @pytest.mark.parametrize("layer", list(NON_FINITE_LAYERS))

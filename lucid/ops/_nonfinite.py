@@ -27,7 +27,7 @@ from typing import Any
 
 from .. import _backends
 
-__all__ = ["checks_output", "unless_nonfinite"]
+__all__ = ["all_finite", "checks_output", "unless_nonfinite"]
 
 
 def checks_output(
@@ -41,6 +41,31 @@ def checks_output(
     False
     """
     return math.prod(output_shape) < sum(math.prod(shape) for shape in operand_shapes)
+
+
+def all_finite(xp: Any, arrays: tuple[Any, ...]) -> Any:
+    """A 0-d boolean array: whether every element of ``arrays`` is finite.
+
+    One sum per array rather than ``all(isfinite(a))``: an inf or NaN anywhere makes the
+    sum inf or NaN (``inf - inf`` is NaN), and torch's ``isfinite`` costs about 30
+    times its ``sum`` on a large array (4.4 ms against 0.13 ms on 1 Mi float32 elements;
+    NumPy's two are within 20%, BENCHMARKS.md, "The non-finite check as a sum").  A
+    sum of finite values that overflows reads as non-finite, which only runs the exact
+    formulation for nothing; half-precision sums accumulate in float32 so that real
+    activations never get there.
+
+    >>> import numpy as np
+    >>> bool(all_finite(np, (np.ones(3), np.asarray([1.0, np.inf]))))
+    False
+    >>> bool(all_finite(np, (np.ones(3),)))
+    True
+    """
+    total = None
+    for array in arrays:
+        wide = xp.float32 if xp.finfo(array.dtype).bits < 32 else None
+        subtotal = xp.sum(array, dtype=wide)
+        total = subtotal if total is None else total + subtotal
+    return xp.isfinite(total)
 
 
 def unless_nonfinite(
@@ -76,9 +101,7 @@ def _choose(
     if_finite: Callable[[], Any],
     exact: Callable[[], Any],
 ) -> Any:
-    finite = xp.all(xp.isfinite(checked[0]))
-    for array in checked[1:]:
-        finite = xp.logical_and(finite, xp.all(xp.isfinite(array)))
+    finite = all_finite(xp, checked)
     if backend is None:  # an Array API library lucid has no backend object for
         return if_finite() if bool(finite) else exact()
     return backend.cond(finite, if_finite, exact)
