@@ -19,7 +19,7 @@ from lucid.ops._autodiff import use_custom_grad
 from lucid.ops._ct_forward import FORMULATIONS, choose_formulation, use_formulation
 from lucid.ops._nonfinite import all_finite, checks_output
 from lucid.ops._params import validate_conv_transpose_params
-from lucid.ops._traits import take_in_bounds, traits
+from lucid.ops._traits import gemm, take_in_bounds, traits
 from lucid.testing import Backend, assert_close
 
 F = torch.nn.functional
@@ -201,6 +201,50 @@ def _grads(backend: Backend, x, w, b, gy, kw) -> tuple:
         return jnp.vdot(conv_transpose2d(x, w, b, **kw), jnp.asarray(gy))
 
     return jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(*(jnp.asarray(a) for a in (x, w, b)))
+
+
+#: Layers whose GEMMs have 2-8 output columns (few pixels, or few channels where the
+#: pixels are the rows): where PyTorch's traits run the transposed product.
+FEW_COLUMNS = {
+    "2 pixels": ((1, 6, 1, 2), (6, 5, 3, 3), {"stride": 2, "padding": 1}),
+    "2x2 batch": ((2, 4, 2, 1), (4, 6, 4, 4), {"stride": 2, "padding": 1, "groups": 2}),
+    "3 channels": ((2, 5, 6, 5), (5, 3, 3, 3), {"stride": 1, "padding": 1}),
+}
+
+
+@pytest.mark.parametrize("layer", list(FEW_COLUMNS))
+@pytest.mark.parametrize("formulation", GENERAL)
+def test_gemms_with_few_columns_match_torch(backend: Backend, formulation: str, layer: str) -> None:
+    """Forward and (where the backend differentiates) the custom gradients of layers
+    whose GEMMs PyTorch's traits transpose, against torch's own op."""
+    x_shape, w_shape, kw = FEW_COLUMNS[layer]
+    rng = np.random.default_rng(17)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[1] * kw.get("groups", 1))
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = F.conv_transpose2d(tx, tw, tb, **kw)
+    gy = rng.standard_normal(tuple(y.shape))
+    with use_formulation(formulation):
+        got = conv_transpose2d(*(backend.asarray(a) for a in (x, w, b)), **kw)
+        assert_close(got, y.detach().numpy(), backend=backend, dtype="float64")
+        if backend.differentiable:
+            want = torch.autograd.grad(y, (tx, tw, tb), torch.tensor(gy))
+            for g_got, g_want in zip(_grads(backend, x, w, b, gy, kw), want):
+                assert_close(g_got, g_want.numpy(), backend=backend, dtype="float64")
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [((5, 7), (7, 3)), ((2, 9, 4), (2, 4, 8)), ((3, 6, 2), (4, 1, 2, 5)), ((4, 3), (3, 2))],
+    ids=str,
+)
+def test_the_transposed_gemm_is_the_product(backend: Backend, shapes: tuple) -> None:
+    """``gemm`` with PyTorch's traits (the transposed product for 2-8 columns) equals
+    ``a @ b`` on every backend, broadcast batch axes included."""
+    rng = np.random.default_rng(19)
+    a, b = (rng.standard_normal(shape) for shape in shapes)
+    got = gemm(backend.xp, backend.asarray(a), backend.asarray(b), traits("torch"))
+    assert_close(got, a @ b, backend=backend, dtype="float64")
 
 
 @pytest.mark.only_backend("torch", reason="torch.autograd.gradcheck of the torch custom gradient")

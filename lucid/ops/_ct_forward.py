@@ -95,7 +95,7 @@ from ._ct_geometry import (
 )
 from ._ct_shift import shift
 from ._params import ConvTransposeParams
-from ._traits import DEFAULT, Traits, take_in_bounds
+from ._traits import DEFAULT, Traits, gemm, take_in_bounds
 
 __all__ = [
     "EXACT_ON_NONFINITE",
@@ -334,9 +334,9 @@ def forward(
     ``traits`` says what the arrays' library does fast (:mod:`._traits`).
     """
     if formulation == "reshape":
-        y = _reshape(xp, x, weight, p, out_spatial)
+        y = _reshape(xp, x, weight, p, out_spatial, traits)
     elif formulation == "shift":
-        y = shift(xp, x, weight, p, out_spatial)
+        y = shift(xp, x, weight, p, out_spatial, traits)
     elif formulation == "dense":
         y = _dense(xp, x, weight, p, out_spatial, traits)
     elif formulation in ("phase", "phase_channels_last"):
@@ -360,7 +360,12 @@ def forward(
 
 
 def _reshape(
-    xp: Any, x: Any, weight: Any, p: ConvTransposeParams, out_spatial: tuple[int, ...]
+    xp: Any,
+    x: Any,
+    weight: Any,
+    p: ConvTransposeParams,
+    out_spatial: tuple[int, ...],
+    traits: Traits,
 ) -> Any:
     n, _, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     nd, taps = p.ndim, math.prod(p.kernel_size)
@@ -369,7 +374,7 @@ def _reshape(
     # PyTorch the U-Net layer took 16 ms this way against 19 ms copying it first).
     w = xp.reshape(weight, (g, c_in_g, c_out_g * taps))
     lhs = xp.permute_dims(w, (0, 2, 1))
-    planes = lhs @ xp.reshape(x, (n, g, c_in_g, math.prod(spatial)))
+    planes = gemm(xp, lhs, xp.reshape(x, (n, g, c_in_g, math.prod(spatial))), traits)
     c_out = g * c_out_g
     planes = xp.reshape(planes, (n, c_out, *p.kernel_size, *spatial))
     # Tap k of a dimension lands at offset k*d of its block of `stride` rows, and no
@@ -513,7 +518,7 @@ def _dense(
     index = _gather_index(xp, x, _dense_sources, p, out_spatial, traits)
     columns = xp.reshape(take_in_bounds(xp, rows, index, 1, traits), (n, g, c_in_g * taps, p_out))
     w = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g, taps)), (0, 2, 1, 3))
-    y = xp.reshape(w, (g, c_out_g, c_in_g * taps)) @ columns
+    y = gemm(xp, xp.reshape(w, (g, c_out_g, c_in_g * taps)), columns, traits)
     return xp.reshape(y, (n, g * c_out_g, *out_spatial))
 
 
@@ -574,12 +579,18 @@ def _phase(
         kernel = w[(every,) * w_axes[0] + progressions + (every,) * w_axes[1]]
         depth = len(taps) * c_in_g
         if channels_last:
-            product = xp.reshape(cols, (g, columns, depth)) @ xp.reshape(
-                kernel, (g, depth, c_out_g)
+            product = gemm(
+                xp,
+                xp.reshape(cols, (g, columns, depth)),
+                xp.reshape(kernel, (g, depth, c_out_g)),
+                traits,
             )
         else:  # (G, C_out/G, depth) @ (N, G, depth, P): one weight, broadcast over N
-            product = xp.reshape(kernel, (g, c_out_g, depth)) @ xp.reshape(
-                cols, (n, g, depth, math.prod(plane))
+            product = gemm(
+                xp,
+                xp.reshape(kernel, (g, c_out_g, depth)),
+                xp.reshape(cols, (n, g, depth, math.prod(plane))),
+                traits,
             )
         products.append((offsets, product))
 
@@ -667,7 +678,8 @@ def _scatter(
         if planes is not None and ordered and updated:
             lhs = _computed_after(xp, lhs, [planes[ph] for ph in updated])
             updated.clear()
-        cols = xp.reshape(lhs @ columns_in, (g, stop - start, c_out_g, n, *spatial))
+        product = gemm(xp, lhs, columns_in, traits)
+        cols = xp.reshape(product, (g, stop - start, c_out_g, n, *spatial))
         for j in range(stop - start):
             tap = xp.permute_dims(cols[:, j, ...], to_output_layout)
             placement = offsets[start + j]
@@ -713,7 +725,7 @@ def _col2im(
     taps, pixels = math.prod(p.kernel_size), math.prod(spatial)
     lhs = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g * taps)), (0, 2, 1))
     rhs = xp.reshape(channels_first(xp, x, g), (g, c_in_g, n * pixels))
-    cols = xp.reshape(lhs @ rhs, (g, c_out_g, *p.kernel_size, n, *spatial))
+    cols = xp.reshape(gemm(xp, lhs, rhs, traits), (g, c_out_g, *p.kernel_size, n, *spatial))
 
     # The interleaved accumulator (N, G, C_out/G, M_1, s_1, ...), seeded with the bias.
     interleaved = tuple(v for m, s in zip(grid, p.stride) for v in (m, s))
@@ -805,7 +817,8 @@ def _gather(
     c_out = g * c_out_g
     # (G, C_out/G * taps, C_in/G) @ (N, G, C_in/G, P_in): every product torch forms, no other.
     lhs = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g * taps)), (0, 2, 1))
-    cols = xp.reshape(lhs @ xp.reshape(x, (n, g, c_in_g, p_in)), (n, c_out, taps, p_in))
+    product = gemm(xp, lhs, xp.reshape(x, (n, g, c_in_g, p_in)), traits)
+    cols = xp.reshape(product, (n, c_out, taps, p_in))
     # What an unreached (tap, output) pair gathers is a zero *added* to the sum, which
     # leaves an inf or NaN as it is; only multiplying one by zero would make NaN.
     zero = xp.zeros((n, c_out, taps, 1), dtype=x.dtype, device=device)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["DEFAULT", "Traits", "out_of_place", "take_in_bounds", "traits"]
+__all__ = ["DEFAULT", "Traits", "gemm", "out_of_place", "take_in_bounds", "traits"]
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,20 @@ class Traits:
     #: takes about 15% off its trace, lower and compile together (BENCHMARKS.md, "The JAX
     #: test session (session 14)").
     in_bounds_take_mode: str | None = None
+    #: A GEMM whose output has more than one and at most this many columns runs as its
+    #: transposed product ``(b.T @ a.T).T``.  torch's CPU GEMM runs ``a @ b`` 2-25x
+    #: slower there when ``b``'s few columns are its contiguous axis (a 4096x512 weight
+    #: on 2-8 pixels: 29 ms against 1.2-2.5 ms), and at most 1.1x faster otherwise;
+    #: NumPy's varies both ways (0.6-2.4x), so it keeps ``a @ b`` (BENCHMARKS.md,
+    #: "GEMMs with few columns on PyTorch").
+    transposed_gemm_columns: int = 0
 
 
 DEFAULT = Traits()
 
 _KNOWN = {
     "numpy": DEFAULT,
-    "torch": replace(DEFAULT, cost_key="torch"),
+    "torch": replace(DEFAULT, cost_key="torch", transposed_gemm_columns=8),
     "jax": Traits(
         cost_key="jax",
         strided_writes_cheap=False,
@@ -103,3 +110,19 @@ def take_in_bounds(xp: Any, a: Any, index: Any, axis: int, known: Traits) -> Any
     if known.in_bounds_take_mode is None:
         return xp.take(a, index, axis=axis)
     return xp.take(a, index, axis=axis, mode=known.in_bounds_take_mode)
+
+
+def gemm(xp: Any, a: Any, b: Any, known: Traits) -> Any:
+    """``a @ b``, computed as ``(b.T @ a.T).T`` where ``known`` says the library's GEMM
+    is slow on this few output columns (``transposed_gemm_columns``).
+
+    >>> import numpy as np
+    >>> a, b = np.arange(16.0).reshape(2, 4, 2), np.ones((2, 3))
+    >>> fast = replace(DEFAULT, transposed_gemm_columns=8)
+    >>> bool((gemm(np, a, b, fast) == a @ b).all()), gemm(np, a, b, fast).shape
+    (True, (2, 4, 3))
+    """
+    columns = b.shape[-1]
+    if 1 < columns <= known.transposed_gemm_columns and columns < a.shape[-2]:
+        return xp.matrix_transpose(xp.matrix_transpose(b) @ xp.matrix_transpose(a))
+    return a @ b

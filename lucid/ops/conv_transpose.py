@@ -434,7 +434,7 @@ def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
         # Pixel-major GEMMs are faster on PyTorch and NumPy for ungrouped layers; XLA,
         # and groups of few channels, run channels-first ones faster (measured).
         channels_last = plan.traits.pixel_major_gemms and p.groups == 1
-        return conv_transpose_grads(xp, x, weight, gy, p, needs, channels_last)
+        return conv_transpose_grads(xp, x, weight, gy, p, needs, channels_last, plan.traits)
 
     if not plan.traits.custom_grad_without_stride and all(s == 1 for s in p.stride):
         # Without a stride XLA differentiates the forward's slices and GEMMs faster than
