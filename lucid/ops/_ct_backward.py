@@ -24,7 +24,7 @@ from ._ct_geometry import channels_first, layer_dims, tap_windows
 from ._params import ConvTransposeParams
 from ._traits import DEFAULT, Traits, gemm
 
-__all__ = ["conv_transpose_grads"]
+__all__ = ["conv_transpose_grads", "pixel_major_grads"]
 
 
 # Pixel-major columns are built and consumed this many elements at a time (8 MiB of
@@ -64,6 +64,33 @@ def _output_grad_windows(
         gs = xpx.pad(gs, [(0, 0)] * lead + list(zip(lows, highs)) + [(0, 0)] * trail, xp=xp)
     windows = tap_windows(p.kernel_size, p.dilation, p.stride, spatial, lead, trail)
     return [gs[index] for index in windows]
+
+
+#: Pixel-major gradients pay where the input has at least this many pixels (batch
+#: included) per input channel; below, the transposed copy of the weight they need
+#: costs more than they save (BENCHMARKS.md, "The gradients' GEMM layout").
+_PIXELS_PER_CHANNEL = 8
+
+
+def pixel_major_grads(x_shape: tuple[int, ...], p: ConvTransposeParams, traits: Traits) -> bool:
+    """Whether the gradients' GEMMs put the pixels in their rows (``channels_last`` of
+    :func:`conv_transpose_grads`).
+
+    Where the library runs pixel-major GEMMs faster (``traits``), for ungrouped layers
+    whose input has at least 8 pixels per input channel.  Pixel-major GEMMs read the
+    weight transposed, as a copy (35 ms for a 512x256x4x4 weight on PyTorch); on an
+    input of few pixels that copy outweighs the whole channels-first backward.
+
+    >>> from lucid.ops._params import validate_conv_transpose_params
+    >>> from lucid.ops._traits import traits
+    >>> p = validate_conv_transpose_params(2, 4, stride=2, padding=1)
+    >>> pixel_major_grads((1, 512, 4, 4), p, traits("torch"))  # DCGAN's second layer
+    False
+    >>> pixel_major_grads((8, 64, 64, 64), p, traits("torch"))
+    True
+    """
+    pixels = x_shape[0] * math.prod(x_shape[2:])
+    return traits.pixel_major_gemms and p.groups == 1 and pixels >= _PIXELS_PER_CHANNEL * x_shape[1]
 
 
 def conv_transpose_grads(

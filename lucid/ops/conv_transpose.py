@@ -37,7 +37,7 @@ from ._blockwise import (
     transposed_window,
 )
 from ._checks import check_output_size, conv_arrays
-from ._ct_backward import conv_transpose_grads
+from ._ct_backward import conv_transpose_grads, pixel_major_grads
 from ._ct_forward import (
     EXACT_ON_NONFINITE,
     OUT_OF_PLACE_STAND_IN,
@@ -431,9 +431,7 @@ def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
         )
 
     def grads(x: Any, weight: Any, gy: Any, needs: tuple[bool, bool, bool]) -> Any:
-        # Pixel-major GEMMs are faster on PyTorch and NumPy for ungrouped layers; XLA,
-        # and groups of few channels, run channels-first ones faster (measured).
-        channels_last = plan.traits.pixel_major_gemms and p.groups == 1
+        channels_last = pixel_major_grads(tuple(x.shape), p, plan.traits)
         return conv_transpose_grads(xp, x, weight, gy, p, needs, channels_last, plan.traits)
 
     if not plan.traits.custom_grad_without_stride and all(s == 1 for s in p.stride):
