@@ -22,7 +22,7 @@ import array_api_extra as xpx
 
 from ._ct_geometry import channels_first, layer_dims, tap_windows
 from ._params import ConvTransposeParams
-from ._traits import DEFAULT, Traits, gemm
+from ._traits import Traits
 
 __all__ = ["conv_transpose_grads", "pixel_major_grads"]
 
@@ -101,14 +101,12 @@ def conv_transpose_grads(
     p: ConvTransposeParams,
     needs: tuple[bool, bool, bool],
     channels_last: bool = False,
-    traits: Traits = DEFAULT,
 ) -> tuple[Any | None, Any | None, Any | None]:
     """``(dx, dweight, dbias)`` for batched ``x``; ``None`` where ``needs`` is false.
 
     ``channels_last`` puts the pixels in the GEMMs' rows, as the forward's
     ``phase_channels_last`` does, a chunk of taps at a time: faster on PyTorch
-    (measured), slower under XLA and on groups of few channels.  ``traits`` says how
-    the library's GEMMs run fastest (:func:`._traits.gemm`).
+    (measured), slower under XLA and on groups of few channels.
     """
     n, c_in, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     nd = p.ndim
@@ -120,7 +118,7 @@ def conv_transpose_grads(
         w = xp.reshape(weight, (g, c_in_g, c_out_g, taps))
         xs = xp.reshape(channels_first(xp, x, g), (g, c_in_g, pixels)) if needs[1] else None
         if channels_last:
-            dx, dw = _pixel_major_grads(xp, windows, w, xs, needs, pixels, traits)
+            dx, dw = _pixel_major_grads(xp, windows, w, xs, needs, pixels)
             if dx is not None:  # (G, N*P, C_in/G) -> (N, C_in, *S)
                 dx = xp.reshape(dx, (g, n, *spatial, c_in_g))
                 dx = xp.permute_dims(dx, (1, 0, 2 + nd, *range(2, 2 + nd)))
@@ -128,11 +126,11 @@ def conv_transpose_grads(
             cols = windows[0] if taps == 1 else xp.stack(windows, axis=2)
             cols = xp.reshape(cols, (g, c_out_g * taps, pixels))
             if needs[0]:  # (G, C_in/G, T*C_out/G) @ (G, T*C_out/G, N*P)
-                dx = gemm(xp, xp.reshape(w, (g, c_in_g, taps * c_out_g)), cols, traits)
+                dx = xp.reshape(w, (g, c_in_g, taps * c_out_g)) @ cols
                 dx = xp.reshape(dx, (g, c_in_g, n, *spatial))
                 dx = xp.permute_dims(dx, (2, 0, 1, *range(3, 3 + nd)))
             if xs is not None:
-                dw = gemm(xp, xs, xp.matrix_transpose(cols), traits)
+                dw = xs @ xp.matrix_transpose(cols)
         if dx is not None:
             dx = xp.reshape(dx, (n, c_in, *spatial))
         if dw is not None:
@@ -149,7 +147,6 @@ def _pixel_major_grads(
     xs: Any | None,
     needs: tuple[bool, bool, bool],
     pixels: int,
-    traits: Traits,
 ) -> tuple[Any | None, Any | None]:
     """``dx`` as ``(G, N*P, C_in/G)`` and ``dW`` as ``(G, C_in/G, C_out/G, T)``.
 
@@ -165,13 +162,13 @@ def _pixel_major_grads(
         part = windows[start] if stop - start == 1 else xp.stack(windows[start:stop], axis=-2)
         cols = xp.reshape(part, (g, pixels, (stop - start) * c_out_g))
         if needs[0]:
-            product = gemm(xp, cols, xp.reshape(w_t[:, start:stop, ...], (g, -1, c_in_g)), traits)
+            product = cols @ xp.reshape(w_t[:, start:stop, ...], (g, -1, c_in_g))
             if dx is None:
                 dx = product
             else:  # in place on NumPy and PyTorch; JAX rebinds
                 dx += product
         if xs is not None:
-            dw_parts.append(gemm(xp, xs, cols, traits))  # (G, C_in/G, chunk*C_out/G)
+            dw_parts.append(xs @ cols)  # (G, C_in/G, chunk*C_out/G)
     if xs is None:
         return dx, None
     dw = dw_parts[0] if len(dw_parts) == 1 else xp.concat(dw_parts, axis=2)

@@ -336,7 +336,7 @@ def forward(
     if formulation == "reshape":
         y = _reshape(xp, x, weight, p, out_spatial, traits)
     elif formulation == "shift":
-        y = shift(xp, x, weight, p, out_spatial, traits)
+        y = shift(xp, x, weight, p, out_spatial)
     elif formulation == "dense":
         y = _dense(xp, x, weight, p, out_spatial, traits)
     elif formulation in ("phase", "phase_channels_last"):
@@ -518,7 +518,7 @@ def _dense(
     index = _gather_index(xp, x, _dense_sources, p, out_spatial, traits)
     columns = xp.reshape(take_in_bounds(xp, rows, index, 1, traits), (n, g, c_in_g * taps, p_out))
     w = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g, taps)), (0, 2, 1, 3))
-    y = gemm(xp, xp.reshape(w, (g, c_out_g, c_in_g * taps)), columns, traits)
+    y = xp.reshape(w, (g, c_out_g, c_in_g * taps)) @ columns
     return xp.reshape(y, (n, g * c_out_g, *out_spatial))
 
 
@@ -579,18 +579,12 @@ def _phase(
         kernel = w[(every,) * w_axes[0] + progressions + (every,) * w_axes[1]]
         depth = len(taps) * c_in_g
         if channels_last:
-            product = gemm(
-                xp,
-                xp.reshape(cols, (g, columns, depth)),
-                xp.reshape(kernel, (g, depth, c_out_g)),
-                traits,
+            product = xp.reshape(cols, (g, columns, depth)) @ xp.reshape(
+                kernel, (g, depth, c_out_g)
             )
         else:  # (G, C_out/G, depth) @ (N, G, depth, P): one weight, broadcast over N
-            product = gemm(
-                xp,
-                xp.reshape(kernel, (g, c_out_g, depth)),
-                xp.reshape(cols, (n, g, depth, math.prod(plane))),
-                traits,
+            product = xp.reshape(kernel, (g, c_out_g, depth)) @ xp.reshape(
+                cols, (n, g, depth, math.prod(plane))
             )
         products.append((offsets, product))
 
@@ -678,8 +672,7 @@ def _scatter(
         if planes is not None and ordered and updated:
             lhs = _computed_after(xp, lhs, [planes[ph] for ph in updated])
             updated.clear()
-        product = gemm(xp, lhs, columns_in, traits)
-        cols = xp.reshape(product, (g, stop - start, c_out_g, n, *spatial))
+        cols = xp.reshape(lhs @ columns_in, (g, stop - start, c_out_g, n, *spatial))
         for j in range(stop - start):
             tap = xp.permute_dims(cols[:, j, ...], to_output_layout)
             placement = offsets[start + j]

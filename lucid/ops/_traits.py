@@ -60,12 +60,15 @@ class Traits:
     #: takes about 15% off its trace, lower and compile together (BENCHMARKS.md, "The JAX
     #: test session (session 14)").
     in_bounds_take_mode: str | None = None
-    #: A GEMM whose output has more than one and at most this many columns runs as its
-    #: transposed product ``(b.T @ a.T).T``.  torch's CPU GEMM runs ``a @ b`` 2-25x
-    #: slower there when ``b``'s few columns are its contiguous axis (a 4096x512 weight
-    #: on 2-8 pixels: 29 ms against 1.2-2.5 ms), and at most 1.1x faster otherwise;
-    #: NumPy's varies both ways (0.6-2.4x), so it keeps ``a @ b`` (BENCHMARKS.md,
-    #: "GEMMs with few columns on PyTorch").
+    #: A GEMM whose left operand is a transposed view (the weight viewed as ``(C_out *
+    #: taps, C_in)``) and whose output has more than one and at most this many columns
+    #: runs as the transposed product ``(b.T @ a.T).T``: torch's CPU GEMM ran it up to
+    #: 25x slower as ``a @ b`` (a 4096x512 weight on 2-8 pixels: 29 ms against 1.2-2.5
+    #: ms; within 1.1x on a 288x32 one).
+    #: With a row-major ``a`` the transposed product gained nothing, or lost up to 1.9x,
+    #: so only the formulations whose ``a`` is such a view call :func:`gemm`.  NumPy's
+    #: varied both ways (0.6-2.4x) and keeps ``a @ b`` (BENCHMARKS.md, "GEMMs with few
+    #: columns on PyTorch").
     transposed_gemm_columns: int = 0
 
 
@@ -113,8 +116,9 @@ def take_in_bounds(xp: Any, a: Any, index: Any, axis: int, known: Traits) -> Any
 
 
 def gemm(xp: Any, a: Any, b: Any, known: Traits) -> Any:
-    """``a @ b``, computed as ``(b.T @ a.T).T`` where ``known`` says the library's GEMM
-    is slow on this few output columns (``transposed_gemm_columns``).
+    """``a @ b`` for an ``a`` that is a transposed view, computed as ``(b.T @ a.T).T``
+    where ``known`` says the library's GEMM is slow on this few output columns
+    (``transposed_gemm_columns``).
 
     >>> import numpy as np
     >>> a, b = np.arange(16.0).reshape(2, 4, 2), np.ones((2, 3))

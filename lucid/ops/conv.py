@@ -39,7 +39,7 @@ from ._checks import check_output_size, conv_arrays
 from ._ct_geometry import tap_windows
 from ._params import ConvParams, conv_output_size, validate_conv_params
 from ._plans import cached_plan, not_yet_planned, planned_call, signature
-from ._traits import DEFAULT, Traits, gemm, traits
+from ._traits import DEFAULT, Traits, traits
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_nd"]
 
@@ -340,8 +340,7 @@ def _conv_products(
     for start in range(0, taps, chunk):
         stop = min(start + chunk, taps)
         kernel = xp.reshape(kernels[:, start:stop, ...], (g, (stop - start) * c_out_g, c_in_g))
-        products = gemm(xp, kernel, columns, traits)
-        products = xp.reshape(products, (g, stop - start, c_out_g, n, *padded))
+        products = xp.reshape(kernel @ columns, (g, stop - start, c_out_g, n, *padded))
         # One array per tap: autodiff then writes each tap's gradient into a buffer of
         # one tap's size, not of the whole chunk's (BENCHMARKS.md, "products first").
         for t, tap in zip(range(start, stop), xp.unstack(products, axis=1)):
@@ -440,10 +439,10 @@ def _conv_windows(
         depth = (stop - start) * c_in_g
         if channels_last:
             kernel = xp.reshape(kernels[:, start:stop, ...], (g, depth, c_out_g))
-            part = gemm(xp, xp.reshape(columns, (g, n * pixels, depth)), kernel, traits)
+            part = xp.reshape(columns, (g, n * pixels, depth)) @ kernel
         else:
             kernel = xp.reshape(kernels[:, :, start:stop, :], (g, c_out_g, depth))
-            part = gemm(xp, kernel, xp.reshape(columns, (g, depth, n * pixels)), traits)
+            part = kernel @ xp.reshape(columns, (g, depth, n * pixels))
         y = part if y is None else y + part
     if channels_last:  # (G, N, *M, C_out/G) -> (N, G, C_out/G, *M)
         order = (1, 0, 2 + nd, *range(2, 2 + nd))

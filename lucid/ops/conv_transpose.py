@@ -432,7 +432,7 @@ def _conv_transpose(plan: _Plan, x: Any, weight: Any, bias: Any | None) -> Any:
 
     def grads(x: Any, weight: Any, gy: Any, needs: tuple[bool, bool, bool]) -> Any:
         channels_last = pixel_major_grads(tuple(x.shape), p, plan.traits)
-        return conv_transpose_grads(xp, x, weight, gy, p, needs, channels_last, plan.traits)
+        return conv_transpose_grads(xp, x, weight, gy, p, needs, channels_last)
 
     if not plan.traits.custom_grad_without_stride and all(s == 1 for s in p.stride):
         # Without a stride XLA differentiates the forward's slices and GEMMs faster than
