@@ -368,13 +368,12 @@ def _reshape(
     traits: Traits,
 ) -> Any:
     n, _, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
-    nd, taps = p.ndim, math.prod(p.kernel_size)
-    # (C_in, C_out/G, *K) -> (G, C_out/G * taps, C_in/G), shared by every image: the
-    # input is multiplied where it lies, (N, G, C_in/G, P), with no copy of it (on
-    # PyTorch the U-Net layer took 16 ms this way against 19 ms copying it first).
-    w = xp.reshape(weight, (g, c_in_g, c_out_g * taps))
-    lhs = xp.permute_dims(w, (0, 2, 1))
-    planes = gemm(xp, lhs, xp.reshape(x, (n, g, c_in_g, math.prod(spatial))), traits)
+    nd = p.ndim
+    # The weight is shared by every image: the input is multiplied where it lies, (N, G,
+    # C_in/G, P), with no copy of it (on PyTorch the U-Net layer took 16 ms this way
+    # against 19 ms copying it first).
+    images = xp.reshape(x, (n, g, c_in_g, math.prod(spatial)))
+    planes = _tap_products(xp, weight, images, g, traits)
     c_out = g * c_out_g
     planes = xp.reshape(planes, (n, c_out, *p.kernel_size, *spatial))
     # Tap k of a dimension lands at offset k*d of its block of `stride` rows, and no
@@ -498,6 +497,17 @@ def _on_device(xp: Any, device: Any, table: np.ndarray, traits: Traits) -> Any:
     # The table is kept alongside so its id cannot be reused while the key is alive.
     _ON_DEVICE[key] = (table, converted)
     return converted
+
+
+def _tap_products(xp: Any, weight: Any, rhs: Any, groups: int, traits: Traits) -> Any:
+    """Every tap's product: the weight ``(C_in, C_out/G, *K)`` viewed ``(G, C_out/G *
+    taps, C_in/G)``, times ``rhs`` ``(..., G, C_in/G, P)``.
+
+    That view is a transposed one, the left operand :func:`._traits.gemm` serves.
+    """
+    c_in_g = weight.shape[0] // groups
+    w = xp.reshape(weight, (groups, c_in_g, math.prod(weight.shape[1:])))
+    return gemm(xp, xp.permute_dims(w, (0, 2, 1)), rhs, traits)
 
 
 def _dense(
@@ -713,12 +723,12 @@ def _col2im(
     n, _, spatial, g, c_in_g, c_out_g = layer_dims(x, weight, p)
     nd = p.ndim
     grid = phase_grid(spatial, p, out_spatial)
-    # (C_in, C_out/G, *K) -> (G, C_out/G * taps, C_in/G): one GEMM makes every tap's
-    # product of every input pixel, the column buffer.
-    taps, pixels = math.prod(p.kernel_size), math.prod(spatial)
-    lhs = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g * taps)), (0, 2, 1))
+    # One GEMM makes every tap's product of every input pixel, the column buffer.
+    pixels = math.prod(spatial)
     rhs = xp.reshape(channels_first(xp, x, g), (g, c_in_g, n * pixels))
-    cols = xp.reshape(gemm(xp, lhs, rhs, traits), (g, c_out_g, *p.kernel_size, n, *spatial))
+    cols = xp.reshape(
+        _tap_products(xp, weight, rhs, g, traits), (g, c_out_g, *p.kernel_size, n, *spatial)
+    )
 
     # The interleaved accumulator (N, G, C_out/G, M_1, s_1, ...), seeded with the bias.
     interleaved = tuple(v for m, s in zip(grid, p.stride) for v in (m, s))
@@ -809,8 +819,7 @@ def _gather(
     device = array_api_compat.device(x)
     c_out = g * c_out_g
     # (G, C_out/G * taps, C_in/G) @ (N, G, C_in/G, P_in): every product torch forms, no other.
-    lhs = xp.permute_dims(xp.reshape(weight, (g, c_in_g, c_out_g * taps)), (0, 2, 1))
-    product = gemm(xp, lhs, xp.reshape(x, (n, g, c_in_g, p_in)), traits)
+    product = _tap_products(xp, weight, xp.reshape(x, (n, g, c_in_g, p_in)), g, traits)
     cols = xp.reshape(product, (n, c_out, taps, p_in))
     # What an unreached (tap, output) pair gathers is a zero *added* to the sum, which
     # leaves an inf or NaN as it is; only multiplying one by zero would make NaN.
