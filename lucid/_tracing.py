@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Generic, TypeVar
 
+from ._backends._base import constant_when_traced
 from ._backends._registry import of_namespace
 
 __all__ = ["ScopedSetting", "compiling", "constant_when_traced"]
 
 T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ScopedSetting(Generic[T]):
@@ -56,13 +56,3 @@ def compiling(xp: Any) -> bool:
     (the backend object's :meth:`~lucid._backends.ArrayBackend.compiling`)."""
     backend = of_namespace(xp)
     return backend is not None and backend.compiling()
-
-
-def constant_when_traced(fn: F) -> F:
-    """Mark ``fn``, host-side planning whose result follows from its plain Python
-    arguments alone, to be *called* by ``torch.compile``'s tracer, its result kept as
-    a constant, instead of traced line by line (seconds for a loop over hundreds of
-    table rows).  The mark is the attribute ``torch.compiler.assume_constant_result``
-    sets, so setting it needs no torch import."""
-    fn._dynamo_marked_constant = True  # type: ignore[attr-defined]
-    return fn

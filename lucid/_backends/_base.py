@@ -11,14 +11,23 @@ import contextlib
 import importlib.util
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import array_api_compat
 import numpy as np
 
 from .._typing import Array
 
-__all__ = ["DEVICE_CHOICES", "DTYPE_NAMES", "ArrayBackend", "parse_device_string"]
+__all__ = [
+    "DEVICE_CHOICES",
+    "DTYPE_NAMES",
+    "ArrayBackend",
+    "constant_when_traced",
+    "imported",
+    "parse_device_string",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: The dtype names accepted as ``DTypeLike`` strings (not every backend has all of them).
 DTYPE_NAMES = (
@@ -61,6 +70,29 @@ def unavailable(given: object, backend: str) -> str:
     return f"device={given!r} is not available with backend {backend!r}; accepted: {DEVICE_CHOICES}"
 
 
+def constant_when_traced(fn: F) -> F:
+    """Mark ``fn``, host-side planning whose result follows from its plain Python
+    arguments alone, to be *called* by ``torch.compile``'s tracer, its result kept as
+    a constant, instead of traced line by line (seconds for a loop over hundreds of
+    table rows).  The mark is the attribute ``torch.compiler.assume_constant_result``
+    sets, so setting it needs no torch import."""
+    fn._dynamo_marked_constant = True  # type: ignore[attr-defined]
+    return fn
+
+
+@constant_when_traced
+def imported(module: str) -> bool:
+    """Whether the module named ``module`` is imported (an ``import`` of it after this
+    says ``True`` then imports nothing).
+
+    Called, not traced, by ``torch.compile``: a graph that reads ``sys.modules`` itself
+    spends about 0.3 s tracing the read and guards on every key of it (1.5-2 s of guard
+    building per graph; BENCHMARKS.md, "torch.compile: the plan cache and
+    ``sys.modules``").
+    """
+    return module in sys.modules
+
+
 class ArrayBackend:
     """One array library, as lucid uses it.  Subclasses set the class attributes.
 
@@ -99,7 +131,7 @@ class ArrayBackend:
 
     def in_use(self) -> bool:
         """Whether the caller has imported the library (lucid never imports it first)."""
-        return self.module in sys.modules
+        return imported(self.module)
 
     def is_array(self, x: Any) -> bool:
         raise NotImplementedError

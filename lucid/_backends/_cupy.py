@@ -5,14 +5,13 @@ Only detected once the caller has imported ``cupy``; lucid never imports it firs
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
 from .._typing import Array
-from ._base import ArrayBackend
+from ._base import ArrayBackend, imported
 
 __all__ = ["CupyBackend"]
 
@@ -34,8 +33,11 @@ class CupyBackend(ArrayBackend):
         return xp_cupy
 
     def owns_device(self, device: object) -> bool:
-        cupy = sys.modules.get("cupy")
-        return cupy is not None and isinstance(device, cupy.cuda.Device)
+        if not imported("cupy"):
+            return False
+        import cupy
+
+        return isinstance(device, cupy.cuda.Device)
 
     def parse_device(self, device: Any) -> tuple[str, int | None]:
         return "gpu", int(device.id)

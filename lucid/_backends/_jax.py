@@ -18,7 +18,7 @@ import array_api_compat
 import numpy as np
 
 from .._typing import Array
-from ._base import ArrayBackend
+from ._base import ArrayBackend, imported
 
 __all__ = ["JaxBackend", "on_jax"]
 
@@ -101,9 +101,10 @@ class JaxBackend(ArrayBackend):
     # --- devices and shardings ---------------------------------------------------------
 
     def owns_device(self, device: object) -> bool:
-        jax = sys.modules.get("jax")
-        if jax is None:
+        if not imported("jax"):
             return False
+        import jax
+
         return isinstance(device, (jax.Device, jax.sharding.Sharding)) or _is_device_list(
             device, jax
         )
@@ -175,8 +176,11 @@ class JaxBackend(ArrayBackend):
         return jax.lax.cond(pred, if_true, if_false)
 
     def is_tracer(self, x: Any) -> bool:
-        jax = sys.modules.get("jax")
-        return jax is not None and isinstance(x, jax.core.Tracer)
+        if not imported("jax"):
+            return False
+        import jax
+
+        return isinstance(x, jax.core.Tracer)
 
     # --- dtypes and conversion ---------------------------------------------------------
 

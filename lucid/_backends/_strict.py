@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
 from .._typing import Array
-from ._base import ArrayBackend
+from ._base import ArrayBackend, imported
 
 __all__ = ["StrictBackend"]
 
@@ -34,8 +33,11 @@ class StrictBackend(ArrayBackend):
         return array_api_strict
 
     def owns_device(self, device: object) -> bool:
-        strict = sys.modules.get("array_api_strict")
-        return strict is not None and isinstance(device, strict.Device)
+        if not imported("array_api_strict"):
+            return False
+        import array_api_strict
+
+        return isinstance(device, array_api_strict.Device)
 
     def owns_dtype(self, dtype: object) -> bool:
         return type(dtype).__module__.startswith("array_api_strict")

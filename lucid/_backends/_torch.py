@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +9,7 @@ import array_api_compat
 import numpy as np
 
 from .._typing import Array
-from ._base import ArrayBackend
+from ._base import ArrayBackend, imported
 
 __all__ = ["TorchBackend"]
 
@@ -40,12 +39,18 @@ class TorchBackend(ArrayBackend):
         return xp_torch
 
     def owns_device(self, device: object) -> bool:
-        torch = sys.modules.get("torch")
-        return torch is not None and isinstance(device, torch.device)
+        if not imported("torch"):
+            return False
+        import torch
+
+        return isinstance(device, torch.device)
 
     def owns_dtype(self, dtype: object) -> bool:
-        torch = sys.modules.get("torch")
-        return torch is not None and isinstance(dtype, torch.dtype)
+        if not imported("torch"):
+            return False
+        import torch
+
+        return isinstance(dtype, torch.dtype)
 
     def parse_device(self, device: Any) -> tuple[str, int | None]:
         return ("gpu" if device.type == "cuda" else device.type), device.index

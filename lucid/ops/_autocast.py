@@ -8,16 +8,20 @@ casts its arrays first, as torch does.  Other libraries have no autocast.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
+
+from .._backends._base import imported
 
 __all__ = ["autocast_arrays"]
 
 
 def autocast_arrays(input: Any, weight: Any, bias: Any | None) -> tuple[Any, Any, Any | None]:
     """The arrays as torch's convolutions see them under an active ``torch.autocast``."""
-    torch = sys.modules.get("torch")
-    if torch is None or not isinstance(input, torch.Tensor):
+    if not imported("torch"):
+        return input, weight, bias
+    import torch
+
+    if not isinstance(input, torch.Tensor):
         return input, weight, bias
     device_type = input.device.type
     if not torch.is_autocast_enabled(device_type):

@@ -10,6 +10,14 @@ hyper-parameter that is not a plain ``int`` (or a tuple or list of them) gives n
 so ``stride=True`` or ``stride=2.0`` always takes the full validation and its error.
 A call that fails validation stores nothing.
 
+A call that ``torch.compile`` traces reads the cache but stores nothing: a graph guards
+on the cache's keys, and a plan its own first call stored made its second call compile
+again (BENCHMARKS.md, "torch.compile: the plan cache and ``sys.modules``").  Reading it
+stays: an eager call's plan spares a graph with symbolic sizes the tracing of its
+planning on symbols (22 s against 2 s to compile a k4 s2 layer with ``dynamic=True``).
+A graph that missed a cache holding other plans still compiles once more for each plan
+an eager call stores later, as every such graph did before.
+
 A plan also holds the call itself (:func:`planned_call`): on libraries that run a
 compiled program faster than operation by operation, it is compiled once per plan.
 Ops without a plan get the same from :func:`compiled_when_eager`.
@@ -22,6 +30,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .._backends import of
+from .._tracing import compiling
 from ._traits import traits
 
 __all__ = ["cached_plan", "compiled_when_eager", "not_yet_planned", "planned_call", "signature"]
@@ -68,7 +77,8 @@ def signature(arrays: tuple[Any, ...], hyper: tuple[object, ...]) -> tuple[Any, 
 
 
 def cached_plan(key: tuple[Any, ...] | None, build: Callable[[], Plan]) -> Plan:
-    """The plan stored under ``key``, or ``build()``'s (stored only if it returns)."""
+    """The plan stored under ``key``, or ``build()``'s (stored only if it returns, and
+    not while a compiler traces the call: plans hold their namespace as ``xp``)."""
     if key is None:
         return build()
     try:
@@ -78,6 +88,8 @@ def cached_plan(key: tuple[Any, ...] | None, build: Callable[[], Plan]) -> Plan:
     except TypeError:  # an unhashable dtype or shape: validate every time
         return build()
     plan = build()
+    if compiling(plan.xp):  # type: ignore[attr-defined]
+        return plan
     if len(_PLANS) >= _MAX_PLANS:
         _PLANS.clear()
     _PLANS[key] = plan

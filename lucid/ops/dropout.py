@@ -12,13 +12,13 @@ Where the mask comes from:
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import array_api_compat
 
 from .. import random as _random
 from .._backends import backend_of, from_numpy
+from .._backends._base import imported
 from .activation import _floating, real_number
 
 __all__ = ["check_dropout_p", "dropout"]
@@ -34,8 +34,11 @@ def check_dropout_p(p: object) -> float:
 
 
 def _is_traced(x: Any) -> bool:
-    jax = sys.modules.get("jax")
-    return jax is not None and isinstance(x, jax.core.Tracer)
+    if not imported("jax"):
+        return False
+    import jax
+
+    return isinstance(x, jax.core.Tracer)
 
 
 def dropout(x: Any, p: float = 0.5, training: bool = True, *, key: Any = None) -> Any:
