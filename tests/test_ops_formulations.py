@@ -262,10 +262,13 @@ def test_torch_custom_gradient_gradcheck() -> None:
     def f(x, w, b):
         return conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1)
 
+    # fast_mode checks random projections of each Jacobian rather than every entry:
+    # 0.3-0.4 s a formulation against 9-20 s, and a 1% error in one gradient still fails
+    # it (BENCHMARKS.md, "torch.compile: the plan cache and ``sys.modules``").
     for formulation in GENERAL:
         with use_formulation(formulation):
-            assert torch.autograd.gradcheck(f, (x, w, b))
-            assert torch.autograd.gradgradcheck(f, (x, w, b))
+            assert torch.autograd.gradcheck(f, (x, w, b), fast_mode=True)
+            assert torch.autograd.gradgradcheck(f, (x, w, b), fast_mode=True)
 
 
 @pytest.mark.parametrize("channels_last", [True, False], ids=["pixel-major", "channels-first"])
