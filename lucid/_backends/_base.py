@@ -264,6 +264,11 @@ class ArrayBackend:
         ``torch.compile``; JAX's traced values are never cached on the host by lucid)."""
         return False
 
+    def run_uncompiled(self, fn: Callable[[], Any]) -> Any:
+        """``fn()``, with no compiler watching the Python it runs (a lazy module's first
+        call, run eagerly where a compiler gave up tracing it)."""
+        return fn()
+
     def compiled(self, fn: Any) -> Any:
         """``fn`` as the library compiles functions (``jax.jit``); as it is elsewhere."""
         return fn

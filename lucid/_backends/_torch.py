@@ -126,6 +126,15 @@ class TorchBackend(ArrayBackend):
 
         return CustomGradFunction.apply(x, weight, bias, forward, backward)
 
+    def run_uncompiled(self, fn: Callable[[], Any]) -> Any:
+        # Where torch.compile falls back to running a frame eagerly, it still offers every
+        # Python function that frame calls to the compiler: a lazy model's first call
+        # compiled its initialisation's functions one by one: 7 graphs in 15.1 s, against
+        # 1 in 4.1 s (BENCHMARKS.md, "torch.compile: the plan cache and ``sys.modules``").
+        import torch
+
+        return torch.compiler.disable(fn)()
+
     def compiling(self) -> bool:
         import torch
 

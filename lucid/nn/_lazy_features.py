@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from .._backends import backend_of, copied
 from .._typing import Array
 from . import _state_values
-from .lazy import LazyModuleMixin, _lock
+from .lazy import LazyModuleMixin, _lock, created_outside_compilers
 from .module import _as_parameter
 
 __all__ = ["LazyFeaturesMixin"]
@@ -79,18 +79,22 @@ class LazyFeaturesMixin(LazyModuleMixin):
         attr = self._feature_attr  # read now: another thread may change our class
         if self.__dict__.get(attr) is not None:
             return
-        with _lock:
-            if self.__dict__.get(attr) is not None:
-                return
-            values, config = self._lazy_create(x)
-            buffers = self.__dict__["_buffers"]
-            values = {
-                name: value if name in buffers else _as_parameter(value)
-                for name, value in values.items()
-            }
-            if first_use is not None:
-                first_use(values)
-            self._lazy_commit(values, config)
+
+        def create() -> None:
+            with _lock:
+                if self.__dict__.get(attr) is not None:
+                    return
+                values, config = self._lazy_create(x)
+                buffers = self.__dict__["_buffers"]
+                values = {
+                    name: value if name in buffers else _as_parameter(value)
+                    for name, value in values.items()
+                }
+                if first_use is not None:
+                    first_use(values)
+                self._lazy_commit(values, config)
+
+        created_outside_compilers(x, create)
 
     def _lazy_commit(self, params: dict[str, Array | None], config: dict[str, Any]) -> None:
         """Install parameters *and* buffers; hand both to a JAX tracing copy's origin."""

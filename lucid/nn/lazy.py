@@ -42,6 +42,18 @@ def _pending(module: object, names: tuple[str, ...]) -> bool:
     return any(params.get(name) is None for name in names if name in params)
 
 
+def created_outside_compilers(x: Array, create: Callable[[], None]) -> None:
+    """Run ``create()``, a lazy module's first call on input ``x``, unseen by compilers
+    (:meth:`~lucid._backends.ArrayBackend.run_uncompiled`): where ``torch.compile``
+    gave up tracing it, it would otherwise compile the initialisation's functions one
+    by one."""
+    backend = of(x)
+    if backend is None:
+        create()
+    else:
+        backend.run_uncompiled(create)
+
+
 class LazyModuleMixin:
     """Mix in before an eager module class to defer parameter creation.
 
@@ -87,23 +99,28 @@ class LazyModuleMixin:
                 "before compiling it"
             )
             raise RuntimeError(msg)
-        with _lock:
-            if not _pending(self, names):
-                return
-            # A rejected first input must leave no trace, not even in the random stream:
-            # the next call then draws the weights a clean seeded run draws.
-            stream = _random.get_rng_state()
-            try:
-                params, config = self._lazy_create(x)
-                # Parameters first, so the first output is connected to the autograd of
-                # the very tensors that get installed (on torch: leaves requiring grad).
-                params = {name: _as_parameter(value) for name, value in params.items()}
-                if first_use is not None:
-                    first_use(params)
-            except BaseException:
-                _random.set_rng_state(stream)
-                raise
-            self._lazy_commit(params, config)
+
+        def create() -> None:
+            with _lock:
+                if not _pending(self, names):
+                    return
+                # A rejected first input must leave no trace, not even in the random
+                # stream: the next call then draws the weights a clean seeded run draws.
+                stream = _random.get_rng_state()
+                try:
+                    params, config = self._lazy_create(x)
+                    # Parameters first, so the first output is connected to the autograd
+                    # of the very tensors that get installed (on torch: leaves requiring
+                    # grad).
+                    params = {name: _as_parameter(value) for name, value in params.items()}
+                    if first_use is not None:
+                        first_use(params)
+                except BaseException:
+                    _random.set_rng_state(stream)
+                    raise
+                self._lazy_commit(params, config)
+
+        created_outside_compilers(x, create)
 
     def _lazy_create(self, x: Array) -> tuple[dict[str, Array | None], dict[str, Any]]:
         """Check ``x`` and return the new parameters and config attributes; change nothing."""
