@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from .._backends import backend_of, copied
+from .._backends import backend_of, copied, of
 from .._typing import Array
 from . import _state_values
 from .lazy import LazyModuleMixin, _lock, created_outside_compilers
@@ -94,7 +94,7 @@ class LazyFeaturesMixin(LazyModuleMixin):
                     first_use(values)
                 self._lazy_commit(values, config)
 
-        created_outside_compilers(x, create)
+        created_outside_compilers(of(x), create)
 
     def _lazy_commit(self, params: dict[str, Array | None], config: dict[str, Any]) -> None:
         """Install parameters *and* buffers; hand both to a JAX tracing copy's origin."""

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .. import random as _random
-from .._backends import dtype_name, of, parse_device
+from .._backends import ArrayBackend, dtype_name, of, parse_device
 from .._typing import Array, DeviceLike, DTypeLike
 from .module import Module, _as_parameter
 
@@ -42,12 +42,11 @@ def _pending(module: object, names: tuple[str, ...]) -> bool:
     return any(params.get(name) is None for name in names if name in params)
 
 
-def created_outside_compilers(x: Array, create: Callable[[], None]) -> None:
-    """Run ``create()``, a lazy module's first call on input ``x``, unseen by compilers
-    (:meth:`~lucid._backends.ArrayBackend.run_uncompiled`): where ``torch.compile``
-    gave up tracing it, it would otherwise compile the initialisation's functions one
-    by one."""
-    backend = of(x)
+def created_outside_compilers(backend: ArrayBackend | None, create: Callable[[], None]) -> None:
+    """Run ``create()``, a lazy module's first call on an input of ``backend``, unseen by
+    compilers (:meth:`~lucid._backends.ArrayBackend.run_uncompiled`): where
+    ``torch.compile`` gave up tracing it, it would otherwise compile the
+    initialisation's functions one by one."""
     if backend is None:
         create()
     else:
@@ -120,7 +119,7 @@ class LazyModuleMixin:
                     raise
                 self._lazy_commit(params, config)
 
-        created_outside_compilers(x, create)
+        created_outside_compilers(backend, create)
 
     def _lazy_create(self, x: Array) -> tuple[dict[str, Array | None], dict[str, Any]]:
         """Check ``x`` and return the new parameters and config attributes; change nothing."""
