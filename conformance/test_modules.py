@@ -146,12 +146,21 @@ def lucid_state_to_torch(module: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def call(backend: Backend, module: nn.Module, x: Any, **kwargs: Any) -> Any:
-    """``module(x, **kwargs)``; on JAX under ``jax.jit`` with the module as a pytree."""
+    """``module(x, **kwargs)``; on JAX under ``jax.jit`` with the module as a pytree.
+
+    One jitted function per set of keyword arguments, so that modules of one structure
+    and input shape (the three modes) share a compilation.
+    """
     if backend.name != "jax":
         return module(x, **kwargs)
-    import jax
+    if repr(kwargs) not in _JITTED_CALLS:
+        import jax
 
-    return jax.jit(lambda m, a: m(a, **kwargs))(module, x)
+        _JITTED_CALLS[repr(kwargs)] = jax.jit(lambda m, a: m(a, **kwargs))
+    return _JITTED_CALLS[repr(kwargs)](module, x)
+
+
+_JITTED_CALLS: dict[str, Any] = {}
 
 
 def inputs(case: ModuleCase, dtype: str) -> tuple[np.ndarray, np.ndarray]:

@@ -230,6 +230,24 @@ def test_jax_float64_without_x64_is_a_clear_error():
 # --- backend objects ---------------------------------------------------------------------
 
 
+@pytest.mark.only_backend("jax", reason="JAX's own machinery")
+def test_jax_arrays_from_numpy_compile_nothing_and_own_their_data(caplog):
+    """Every module and creation function makes JAX arrays from NumPy data: that runs no
+    compiled program per new shape, and later changes to the NumPy data (a torch
+    state dict's tensors, say) never reach the JAX array (JAX would alias small ones)."""
+    jax = pytest.importorskip("jax")
+    library = _backends.get("jax")
+    sources = [np.zeros(n, np.float32) for n in (1, 5, 37, 100_003)]
+    with jax.log_compiles(True), caplog.at_level("WARNING", logger="jax"):
+        arrays = [library.from_numpy(a) for a in sources]
+        arrays.append(library.from_numpy(np.zeros((3, 5)), dtype="float16"))
+    assert not [r for r in caplog.records if r.getMessage().startswith("Compiling")]
+    for source in sources:
+        source[0] = 7.0
+    assert [float(a[0]) for a in arrays[:-1]] == [0.0] * len(sources)
+    assert arrays[-1].dtype == np.float16
+
+
 def test_every_library_is_one_backend_object():
     from lucid._backends import _registry
 
