@@ -21,6 +21,7 @@ import lucid.ops as ops
 import lucid.ops.conv as conv_module
 import lucid.ops.conv_transpose as conv_transpose_module
 from lucid.ops import _plans, conv2d, conv_transpose2d
+from lucid.ops._autodiff import use_custom_grad
 from lucid.ops._ct_forward import use_formulation
 from lucid.testing import Backend
 
@@ -104,6 +105,29 @@ def test_a_forced_formulation_is_part_of_the_signature(backend: Backend, validat
     conv_transpose2d(x, w, stride=2)
     with use_formulation("reshape"), pytest.raises(ValueError, match="reshape formulation needs"):
         conv_transpose2d(x, w, stride=2)
+
+
+@pytest.mark.only_backend("jax", reason="a plan's compiled call keeps its first trace on JAX")
+def test_turning_custom_gradients_off_reaches_a_planned_signature(
+    backend: Backend, validations
+) -> None:
+    """``use_custom_grad(False)`` after a call of the same signature (and back): each
+    setting traces its own program, so JAX's cache of the plan's jitted call cannot
+    hand one setting the other's gradient rule."""
+    import jax
+
+    x, w = _arrays(backend, (1, 2, 4, 4), (2, 3, 3, 3))
+
+    def custom_rules() -> int:
+        traced = jax.make_jaxpr(functools.partial(conv_transpose2d, stride=2))(x, w)
+        return str(traced).count("custom_jvp_call")
+
+    eager = conv_transpose2d(x, w, stride=2)
+    assert custom_rules() == 1
+    with use_custom_grad(False):
+        assert custom_rules() == 0
+        np.testing.assert_allclose(conv_transpose2d(x, w, stride=2), eager, rtol=1e-6)
+    assert custom_rules() == 1
 
 
 def test_the_cache_is_bounded(backend: Backend, validations, monkeypatch) -> None:

@@ -30,7 +30,7 @@ from .._backend import namespace_name
 from .._backends import ArrayBackend, of_namespace
 from . import _autotune
 from ._autocast import autocast_arrays
-from ._autodiff import with_custom_grad
+from ._autodiff import custom_grad_enabled, with_custom_grad
 from ._blockwise import (
     blockwise_conv,
     chunked,
@@ -231,11 +231,15 @@ def conv_transpose_nd(
     if chunked(input, weight, bias):
         return _chunked(input, weight, bias, args)
     tune = _autotune.autotune_enabled()
+    # Every setting the call reads is in the key: on JAX a plan's compiled call keeps
+    # the program it first traced for every later call of its signature.
+    settings = (
+        forced_formulation(),
+        "autotune" if tune else None,
+        None if custom_grad_enabled() else "autodiff",
+    )
     plan = cached_plan(
-        signature(
-            (input, weight, bias),
-            ("conv_transpose", *args, forced_formulation(), "autotune" if tune else None),
-        ),
+        signature((input, weight, bias), ("conv_transpose", *args, *settings)),
         lambda: _plan(input, weight, bias, *args, autotune=tune),
     )
     return plan.call(input, weight, bias)
