@@ -8,13 +8,14 @@ gradients against autodiff through the forward.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-from lucid.ops import conv_transpose1d, conv_transpose2d, conv_transpose3d
+from lucid.ops import _ct_forward, conv_transpose1d, conv_transpose2d, conv_transpose3d
 from lucid.ops._autodiff import use_custom_grad
 from lucid.ops._ct_forward import FORMULATIONS, choose_formulation, use_formulation
 from lucid.ops._nonfinite import all_finite, checks_output
@@ -73,6 +74,28 @@ def test_formulation_matches_torch(backend: Backend, formulation: str, config: t
             groups=g,
             dilation=d,
         )
+    assert_close(got, want, backend=backend, dtype="float64")
+
+
+@pytest.mark.parametrize("gathered", [True, False], ids=["one-gather", "slices"])
+@pytest.mark.parametrize("config", CONFIGS, ids=str)
+def test_phase_windows_by_one_gather_or_by_slices_match_torch(
+    backend: Backend, gathered: bool, config: tuple
+) -> None:
+    """``phase_channels_last`` builds a phase's windows from one gather where the traits
+    say so (JAX) and from one slice per tap elsewhere: both ways on every backend."""
+    s, d, k, g, op, p, n = config
+    rng = np.random.default_rng(23)
+    x, w = rng.standard_normal((max(n, 1), 2 * g, 5, 4)), rng.standard_normal((2 * g, 3, k, k))
+    want = F.conv_transpose2d(torch.tensor(x), torch.tensor(w), None, s, p, op, g, d).numpy()
+    params = validate_conv_transpose_params(
+        2, (k, k), stride=s, padding=p, output_padding=op, groups=g, dilation=d
+    )
+    known = replace(traits(backend.name), gathers_windows=gathered)
+    got = _ct_forward.forward(
+        backend.xp, backend.asarray(x), backend.asarray(w), None, params, want.shape[2:],
+        "phase_channels_last", known,
+    )  # fmt: skip
     assert_close(got, want, backend=backend, dtype="float64")
 
 

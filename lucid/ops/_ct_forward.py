@@ -573,18 +573,21 @@ def _phase(
         if not taps:
             products.append((offsets, None))
             continue
-        windows = [
-            xs[
-                (every,) * x_axes[0]
-                + tuple(
-                    slice(first + low, first + low + m)
-                    for (_, first), (low, _), m in zip(combo, pads, plane)
-                )
-                + (every,) * x_axes[1]
+        starts = tuple(
+            tuple(first + low for (_, first), (low, _) in zip(combo, pads)) for combo in taps
+        )
+        if channels_last and traits.gathers_windows and len(starts) > 1:
+            cols = _gathered_windows(xp, xs, plane, starts, traits)
+        else:
+            windows = [
+                xs[
+                    (every,) * x_axes[0]
+                    + tuple(slice(start, start + m) for start, m in zip(first, plane))
+                    + (every,) * x_axes[1]
+                ]
+                for first in starts
             ]
-            for combo in taps
-        ]
-        cols = windows[0] if len(windows) == 1 else xp.stack(windows, axis=tap_axis)
+            cols = windows[0] if len(windows) == 1 else xp.stack(windows, axis=tap_axis)
         progressions = tuple(progression(dim) for dim in phase)
         kernel = w[(every,) * w_axes[0] + progressions + (every,) * w_axes[1]]
         depth = len(taps) * c_in_g
@@ -624,6 +627,39 @@ def _phase(
     stacked = xp.reshape(stacked, (*p.stride, *per_plane))
     y = interleave(xp, stacked, p.stride, n, c_out, channels_last)
     return crop(y, (0,) * nd, out_spatial)
+
+
+def _gathered_windows(
+    xp: Any, xs: Any, plane: tuple[int, ...], starts: tuple[tuple[int, ...], ...], traits: Traits
+) -> Any:
+    """The windows of channels-last ``xs`` ``(G, N, *padded, C)`` that start at ``starts``
+    (one per tap) and span ``plane``, as ``(G, N * P, taps * C)``: what stacking their
+    slices before ``C`` gives, from one gather."""
+    g, n, c = xs.shape[0], xs.shape[1], xs.shape[-1]
+    padded = tuple(xs.shape[2:-1])
+    flat = xp.reshape(xs, (g, n, math.prod(padded), c))
+    index = _on_device(xp, None, _window_index(padded, plane, starts), traits)
+    cols = take_in_bounds(xp, flat, index, 2, traits)  # (G, N, P * taps, C)
+    return xp.reshape(cols, (g, n * math.prod(plane), len(starts) * c))
+
+
+@functools.lru_cache(maxsize=256)
+def _window_index(
+    padded: tuple[int, ...], plane: tuple[int, ...], starts: tuple[tuple[int, ...], ...]
+) -> np.ndarray:
+    """Row-major positions in ``padded`` of every plane pixel (outer) under every tap's
+    window start (inner), read-only.
+
+    >>> _window_index((3, 3), (2, 2), ((0, 0), (1, 1))).reshape(4, 2).tolist()
+    [[0, 4], [1, 5], [3, 7], [4, 8]]
+    """
+    pixels = np.indices(plane).reshape(len(plane), -1)  # (nd, P)
+    offsets = np.asarray(starts).T  # (nd, taps)
+    steps = [math.prod(padded[d + 1 :]) for d in range(len(plane))]
+    index = sum((pixels[d][:, None] + offsets[d][None, :]) * steps[d] for d in range(len(plane)))
+    table = np.ascontiguousarray(np.asarray(index, dtype=np.int64).reshape(-1))
+    table.flags.writeable = False
+    return table
 
 
 def _scatter(

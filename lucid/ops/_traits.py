@@ -70,6 +70,11 @@ class Traits:
     #: varied both ways (0.6-2.4x) and keeps ``a @ b`` (BENCHMARKS.md, "GEMMs with few
     #: columns on PyTorch").
     transposed_gemm_columns: int = 0
+    #: A phase's windows (``phase_channels_last``) come from one gather of a constant
+    #: index instead of one slice per tap.  XLA compiled the gather in 35-85% of the
+    #: time of the slices and their stack, and ran it as fast or faster (BENCHMARKS.md,
+    #: "Windows by one gather on JAX").
+    gathers_windows: bool = False
 
 
 DEFAULT = Traits()
@@ -88,6 +93,7 @@ _KNOWN = {
         compiles=True,
         compiles_eager_calls=True,
         in_bounds_take_mode="clip",
+        gathers_windows=True,
     ),
 }
 
