@@ -638,7 +638,8 @@ def _gathered_windows(
     g, n, c = xs.shape[0], xs.shape[1], xs.shape[-1]
     padded = tuple(xs.shape[2:-1])
     flat = xp.reshape(xs, (g, n, math.prod(padded), c))
-    index = _on_device(xp, None, _window_index(padded, plane, starts), traits)
+    table = _window_index(padded, plane, starts)
+    index = _on_device(xp, array_api_compat.device(xs), table, traits)
     cols = take_in_bounds(xp, flat, index, 2, traits)  # (G, N, P * taps, C)
     return xp.reshape(cols, (g, n * math.prod(plane), len(starts) * c))
 
